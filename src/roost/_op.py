@@ -1,0 +1,82 @@
+"""Operations: the domain logic, written once for sync and async.
+
+An operation is a generator function. It yields the statements it needs (a named :class:`Query`,
+or a :class:`Script` of DDL for migrations), receives each :class:`Result`, and returns its value.
+It never touches a connection: a backend runs it with :func:`drive` on whichever connection or
+transaction it chose, and the async face runs that same call on a worker thread. The operation
+knows no SQL dialect; the backends map query names to their dialect's SQL.
+
+An operation marked :func:`atomic` runs in one write transaction (``BEGIN IMMEDIATE`` on SQLite);
+an unmarked one runs its statements in autocommit, which is what a single-statement operation wants:
+one round trip, no ``BEGIN``/``COMMIT``. An unmarked operation may be retried whole when SQLite is
+busy, so it may read freely but write at most once, as its last statement.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A named query of the backend's SQL files, with its parameters (always bound, never spliced)."""
+
+    name: str
+    params: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Script:
+    """Several DDL statements run as one step, given as ``text`` or as the ``name`` of a query
+    (migrations only; no parameters)."""
+
+    text: str = ""
+    name: str = ""
+
+
+Step = Query | Script
+
+
+class Result:
+    """The rows a statement returned (tuples, in the column order of its SQL) and its row count."""
+
+    __slots__ = ("rowcount", "rows")
+
+    def __init__(self, rows: Sequence[tuple[Any, ...]], rowcount: int = -1) -> None:
+        self.rows = rows
+        self.rowcount = rowcount
+
+    def one(self) -> tuple[Any, ...] | None:
+        return self.rows[0] if self.rows else None
+
+    def scalar(self) -> Any:
+        return self.rows[0][0] if self.rows else None
+
+
+Op = Generator[Step, Result, T]
+
+
+def atomic(fn: F) -> F:
+    """Mark an operation that must run as one write transaction."""
+    fn.roost_atomic = True  # type: ignore[attr-defined]
+    return fn
+
+
+def is_atomic(fn: Callable[..., Any]) -> bool:
+    return bool(getattr(fn, "roost_atomic", False))
+
+
+def drive(op: Op[T], run: Callable[[Step], Result]) -> T:
+    """Run ``op`` to completion, executing each step it yields with ``run``."""
+    try:
+        step = next(op)
+        while True:
+            step = op.send(run(step))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]
+

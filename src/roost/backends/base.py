@@ -1,0 +1,54 @@
+"""The narrow contract between the domain and a backend.
+
+A backend runs an operation (see :mod:`roost._op`) on a connection of its choosing, opens
+transactions (savepoints when nested), hands out listeners for wake-ups, and states what it can do.
+That is all the domain may ask of it: no cursor, connection or driver type crosses this line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from roost._op import Op
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend offers; domain code branches on these, never on the backend's name."""
+
+    notify: bool
+    """Server-pushed notifications (PostgreSQL LISTEN/NOTIFY); otherwise wake-ups come by cheap polling."""
+    skip_locked: bool
+    """Row locks with SKIP LOCKED, so claimers do not queue behind each other."""
+    multi_host: bool
+    """Processes on several machines may share the store."""
+
+
+class Listener(Protocol):
+    """Wakes its owner when something may have changed; the owner then reads the truth itself."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; True if woken by a change or notification."""
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    dialect: str
+    capabilities: Capabilities
+
+    def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
+        """Run the operation ``make()`` builds: inside ``tx`` when given, else on a pooled connection,
+        in a write transaction when ``atomic``. ``make`` may be called again to retry."""
+
+    def transaction(self, parent: Any | None) -> AbstractContextManager[Any]:
+        """A write transaction (or a savepoint inside ``parent``); yields the handle for execute()."""
+
+    def listener(self, channels: Sequence[str]) -> Listener: ...
+
+    def close(self) -> None: ...

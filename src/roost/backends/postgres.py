@@ -1,0 +1,183 @@
+"""PostgreSQL backend: psycopg 3 with psycopg_pool, safe behind PgBouncer in transaction mode.
+
+Pooled connections are in autocommit, so a single-statement operation is one round trip; atomic
+operations and user transactions are explicit ``BEGIN``/``COMMIT`` blocks (savepoints when nested).
+No session state is created with SQL: the statement timeout travels as a startup parameter, locks
+taken by roost are transaction-scoped, and LISTEN uses its own connection outside the pool.
+
+Opening retries the first connection with backoff for ``connect_timeout`` seconds while the server
+is unreachable (a pod may start before its database); a refused password or a missing database is
+reported at once, since waiting cannot fix it.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any, LiteralString, TypeVar, cast
+
+import psycopg
+import psycopg_pool
+from psycopg import sql as pgsql
+
+from roost import errors
+from roost._op import Op, Query, Result, Step, drive
+from roost._sql import queries
+from roost.backends.base import Capabilities
+from roost.config import Settings
+
+T = TypeVar("T")
+
+
+class PostgresBackend:
+    """See the module docstring."""
+
+    dialect = "postgresql"
+    capabilities = Capabilities(notify=True, skip_locked=True, multi_host=True)
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._sql = queries("postgresql")
+        self._masked = settings.url.masked
+        self._kwargs: dict[str, Any] = {
+            "autocommit": True,
+            "prepare_threshold": 5 if settings.pg_prepare else None,
+            "application_name": "roost",
+            "options": f"-c statement_timeout={int(settings.statement_timeout * 1000)}",
+        }
+        self._connect_first()
+        self._pool = psycopg_pool.ConnectionPool(
+            settings.url.raw,
+            min_size=settings.pool_min_size,
+            max_size=settings.pool_max_size,
+            timeout=settings.acquire_timeout,
+            max_idle=settings.pool_max_idle,
+            kwargs=self._kwargs,
+            open=False,
+            name="roost",
+        )
+        self._pool.open(wait=False)
+
+    def _connect(self, **extra: Any) -> psycopg.Connection[Any]:
+        return psycopg.connect(self._settings.url.raw, connect_timeout=5, **{**self._kwargs, **extra})
+
+    def _connect_first(self) -> None:
+        """Prove the server is reachable and accepts us, retrying only what waiting can fix."""
+        deadline = time.monotonic() + self._settings.connect_timeout
+        delay = 0.1
+        while True:
+            try:
+                self._connect().close()
+                return
+            except psycopg.OperationalError as exc:
+                error = _translate_connect(exc, self._masked)
+                if not isinstance(error, errors.ServerUnreachable) or time.monotonic() + delay > deadline:
+                    raise error from None
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 2.0)
+
+    # -- running operations -------------------------------------------------------------------
+
+    def _run(self, conn: psycopg.Connection[Any], step: Step) -> Result:
+        if isinstance(step, Query):
+            try:
+                text = self._sql[step.name]
+            except KeyError:
+                raise errors.RoostError(f"internal error: no PostgreSQL query named {step.name!r}") from None
+            cur = conn.execute(cast(LiteralString, text), step.params)
+            rows = cur.fetchall() if cur.description else []
+            return Result(rows, cur.rowcount)
+        conn.execute(cast(LiteralString, step.text or self._sql[step.name]), prepare=False)
+        return Result([], -1)
+
+    def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
+        try:
+            if tx is not None:
+                if not atomic:
+                    return drive(make(), lambda s: self._run(tx, s))
+                with tx.transaction():
+                    return drive(make(), lambda s: self._run(tx, s))
+            with self._pool.connection() as conn:
+                if not atomic:
+                    return drive(make(), lambda s: self._run(conn, s))
+                with conn.transaction():
+                    return drive(make(), lambda s: self._run(conn, s))
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+        except psycopg_pool.PoolTimeout as exc:
+            raise self._pool_timeout() from exc
+
+    def _pool_timeout(self) -> errors.PoolTimeout:
+        return errors.PoolTimeout(
+            f"no PostgreSQL connection became free within {self._settings.acquire_timeout:g} s "
+            f"(pool_max_size = {self._settings.pool_max_size})"
+        )
+
+    @contextmanager
+    def transaction(self, parent: Any | None) -> Iterator[psycopg.Connection[Any]]:
+        try:
+            if parent is not None:
+                with parent.transaction():
+                    yield parent
+                return
+            with self._pool.connection() as conn, conn.transaction():
+                yield conn
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+        except psycopg_pool.PoolTimeout as exc:
+            raise self._pool_timeout() from exc
+
+    # -- wake-ups -----------------------------------------------------------------------------
+
+    def listener(self, channels: Sequence[str]) -> _Listener:
+        try:
+            conn = self._connect()
+        except psycopg.OperationalError as exc:
+            raise _translate_connect(exc, self._masked) from None
+        for channel in channels:
+            conn.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(channel)))
+        return _Listener(conn)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class _Listener:
+    """LISTEN on a dedicated connection: a pooled one could be handed to someone else mid-wait."""
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self._conn = conn
+
+    def wait(self, timeout: float) -> bool:
+        try:
+            for _ in self._conn.notifies(timeout=timeout, stop_after=1):
+                return True
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+        return False
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+def _translate_connect(exc: psycopg.OperationalError, masked: str) -> errors.RoostError:
+    text = str(exc).strip()
+    detail = text.splitlines()[-1] if text else "no detail"
+    if exc.sqlstate in ("28P01", "28000") or "authentication failed" in text or "no password" in text:
+        return errors.AuthenticationFailed(f"PostgreSQL at {masked} refused the credentials: {detail}")
+    if exc.sqlstate == "3D000" or ("database" in text and "does not exist" in text):
+        return errors.DatabaseNotFound(f"PostgreSQL at {masked}: {detail}")
+    return errors.ServerUnreachable(f"cannot reach PostgreSQL at {masked}: {detail}")
+
+
+def _translate(exc: psycopg.Error) -> errors.RoostError:
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    if isinstance(exc, psycopg.errors.QueryCanceled):
+        return errors.StatementTimeout(f"PostgreSQL cancelled a statement: {text}")
+    if isinstance(exc, psycopg.errors.IntegrityError):
+        return errors.ConstraintViolation(f"constraint violated: {text}")
+    if isinstance(exc, psycopg.OperationalError) or (exc.sqlstate or "").startswith(("08", "57P")):
+        return errors.ConnectionLost(f"the PostgreSQL connection was lost: {text}")
+    return errors.DatabaseError(f"PostgreSQL error {exc.sqlstate or ''}: {text}".replace("  ", " "))

@@ -1,0 +1,381 @@
+"""SQLite backend: stdlib ``sqlite3``, used the way that survives many processes on one machine.
+
+Every connection gets WAL, ``busy_timeout``, ``foreign_keys=ON`` and the configured ``synchronous``
+(pragmas are per connection, so they are set on each one, not once). Write transactions start with
+``BEGIN IMMEDIATE`` so a writer queues for the lock up front instead of failing on upgrade; a busy
+error that still escapes is retried whole, with jitter, for a bounded time, then reported as
+:class:`~roost.errors.DatabaseLocked`.
+
+``memory://NAME`` is one in-memory database per name and process, shared by every store that
+opens it; its single connection is handed out under a lock, so threads and stores serialize on it.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from roost import errors
+from roost._op import Op, Query, Result, Step, drive
+from roost._sql import queries
+from roost.backends.base import Capabilities
+from roost.config import Settings
+
+T = TypeVar("T")
+_POLL = 0.005  # seconds between data_version checks while a listener waits
+
+
+@dataclass
+class _Tx:
+    conn: sqlite3.Connection
+    depth: int
+
+
+class _Pool:
+    """At most ``size`` connections, handed out one holder at a time."""
+
+    def __init__(self, connect: Callable[[], sqlite3.Connection], size: int, timeout: float) -> None:
+        self._connect = connect
+        self._size = size
+        self._timeout = timeout
+        self._idle: list[sqlite3.Connection] = []
+        self._open = 0
+        self._cond = threading.Condition()
+        self.changed = threading.Condition()
+        self.generation = 0
+
+    def get(self) -> sqlite3.Connection:
+        with self._cond:
+            if self._idle:
+                return self._idle.pop()
+            deadline = time.monotonic() + self._timeout
+            while not self._idle and self._open >= self._size:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._cond.wait(left):
+                    raise errors.PoolTimeout(
+                        f"no SQLite connection became free within {self._timeout:g} s "
+                        f"(pool_max_size = {self._size})"
+                    )
+            if self._idle:
+                return self._idle.pop()
+            self._open += 1
+        try:
+            return self._connect()
+        except BaseException:
+            with self._cond:
+                self._open -= 1
+                self._cond.notify()
+            raise
+
+    def put(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # never hand out a connection with a half-done transaction
+            conn.rollback()
+        with self._cond:
+            self._idle.append(conn)
+            self._cond.notify()
+
+    def bump(self) -> None:
+        """Wake in-process listeners (memory databases, where data_version cannot see our writes)."""
+        with self.changed:
+            self.generation += 1
+            self.changed.notify_all()
+
+    def close(self) -> None:
+        with self._cond:
+            for conn in self._idle:
+                conn.close()
+            self._open -= len(self._idle)
+            self._idle.clear()
+
+
+_memory_pools: dict[str, _Pool] = {}
+_memory_lock = threading.Lock()
+
+
+class SQLiteBackend:
+    """See the module docstring."""
+
+    dialect = "sqlite"
+    capabilities = Capabilities(notify=False, skip_locked=False, multi_host=False)
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._sql = queries("sqlite")
+        self._busy = settings.sqlite_busy_timeout
+        url = settings.url
+        self.path = url.path
+        self._memory = url.kind == "memory"
+        if self._memory:
+            with _memory_lock:
+                pool = _memory_pools.get(url.name)
+                if pool is None:
+                    pool = _Pool(self._connect_memory, 1, settings.acquire_timeout)
+                    _memory_pools[url.name] = pool
+            self._pool = pool
+        else:
+            assert self.path is not None
+            _check_directory(self.path, create=settings.create_dir)
+            self._pool = _Pool(self._connect_file, settings.pool_max_size, settings.acquire_timeout)
+        self._pool.put(self._retrying(self._pool.get))  # surface a bad file now, at open
+
+    # -- connections --------------------------------------------------------------------------
+
+    def _connect_file(self) -> sqlite3.Connection:
+        assert self.path is not None
+        existed = self.path.exists()
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=self._busy, isolation_level=None, check_same_thread=False,
+                cached_statements=256,
+            )
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        try:
+            self._configure(conn)
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+        except BaseException as exc:
+            conn.close()
+            if not existed and self.path.exists() and self.path.stat().st_size == 0:
+                self.path.unlink()  # leave nothing behind for a store that never opened
+            if isinstance(exc, sqlite3.Error):
+                raise _translate(exc, self.path) from exc
+            raise
+        return conn
+
+    def _connect_memory(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(":memory:", isolation_level=None, check_same_thread=False)
+        self._configure(conn)
+        return conn
+
+    def _configure(self, conn: sqlite3.Connection) -> None:
+        conn.execute(f"PRAGMA busy_timeout={int(self._busy * 1000)}")
+        conn.execute("PRAGMA foreign_keys=ON")
+        conn.execute(f"PRAGMA synchronous={self._settings.sqlite_synchronous}")
+
+    # -- running operations -------------------------------------------------------------------
+
+    def _run(self, conn: sqlite3.Connection, step: Step) -> Result:
+        if isinstance(step, Query):
+            try:
+                sql = self._sql[step.name]
+            except KeyError:
+                raise errors.RoostError(f"internal error: no SQLite query named {step.name!r}") from None
+            cur = conn.execute(sql, step.params or {})
+            return Result(cur.fetchall(), cur.rowcount)
+        for statement in split_script(step.text or self._sql[step.name]):
+            conn.execute(statement)
+        return Result([], -1)
+
+    def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
+        if tx is not None:
+            if not atomic:
+                return self._guard(lambda: drive(make(), lambda s: self._run(tx.conn, s)))
+            with self.transaction(tx) as inner:
+                return self._guard(lambda: drive(make(), lambda s: self._run(inner.conn, s)))
+
+        def attempt() -> T:
+            conn = self._pool.get()
+            before = conn.total_changes
+            try:
+                if atomic:
+                    conn.execute("BEGIN IMMEDIATE")
+                value = drive(make(), lambda s: self._run(conn, s))
+                if atomic:
+                    conn.execute("COMMIT")
+                return value
+            finally:
+                if conn.in_transaction:
+                    conn.rollback()
+                changed = conn.total_changes != before
+                self._pool.put(conn)
+                if changed and self._memory:
+                    self._pool.bump()
+
+        return self._retrying(attempt)
+
+    def _retrying(self, attempt: Callable[[], T]) -> T:
+        """Run ``attempt``, retrying it with jittered backoff while SQLite reports busy."""
+        deadline = time.monotonic() + max(1.0, 2 * self._busy)
+        delay = 0.005
+        while True:
+            try:
+                return attempt()
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc) or time.monotonic() + delay > deadline:
+                    raise _translate(exc, self.path) from exc
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, 0.2)
+
+    def _guard(self, run: Callable[[], T]) -> T:
+        try:
+            return run()
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+
+    @contextmanager
+    def transaction(self, parent: Any | None) -> Iterator[_Tx]:
+        if parent is not None:
+            name = f"roost_sp{parent.depth + 1}"
+            self._guard(lambda: parent.conn.execute(f"SAVEPOINT {name}"))
+            try:
+                yield _Tx(parent.conn, parent.depth + 1)
+            except BaseException:
+                self._guard(lambda: parent.conn.execute(f"ROLLBACK TO {name}"))
+                self._guard(lambda: parent.conn.execute(f"RELEASE {name}"))
+                raise
+            self._guard(lambda: parent.conn.execute(f"RELEASE {name}"))
+            return
+
+        def begin() -> sqlite3.Connection:
+            conn = self._pool.get()
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self._pool.put(conn)
+                raise
+            return conn
+
+        conn = self._retrying(begin)
+        before = conn.total_changes
+        try:
+            yield _Tx(conn, 0)
+            self._guard(lambda: conn.execute("COMMIT"))
+        finally:
+            if conn.in_transaction:
+                conn.rollback()
+            changed = conn.total_changes != before
+            self._pool.put(conn)
+            if changed and self._memory:
+                self._pool.bump()
+
+    # -- wake-ups -----------------------------------------------------------------------------
+
+    def listener(self, channels: Sequence[str]) -> _Listener:
+        if self._memory:
+            return _MemoryListener(self._pool)
+        return _FileListener(self._connect_file())
+
+    def close(self) -> None:
+        if not self._memory:
+            self._pool.close()
+
+
+class _FileListener:
+    """Polls ``PRAGMA data_version``, which changes when another connection commits to the file."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self._version = self._read()
+
+    def _read(self) -> int:
+        return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def wait(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while True:
+            version = self._read()
+            if version != self._version:
+                self._version = version
+                return True
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            time.sleep(min(_POLL, left))
+
+    def close(self) -> None:
+        self._conn.close()
+
+
+class _MemoryListener:
+    def __init__(self, pool: _Pool) -> None:
+        self._pool = pool
+        self._seen = pool.generation
+
+    def wait(self, timeout: float) -> bool:
+        with self._pool.changed:
+            woke = self._pool.changed.wait_for(lambda: self._pool.generation != self._seen, timeout)
+            self._seen = self._pool.generation
+        return woke
+
+    def close(self) -> None:
+        pass
+
+
+_Listener = _FileListener | _MemoryListener
+
+
+def split_script(text: str) -> list[str]:
+    """Split DDL into statements; ``executescript`` cannot be used as it commits first."""
+    statements, current = [], ""
+    for line in (text.rstrip() + ";").splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statement = current.strip().rstrip(";").strip()
+            if statement:
+                statements.append(statement)
+            current = ""
+    if current.strip() and not all(
+        part.strip().startswith("--") or not part.strip() for part in current.splitlines()
+    ):
+        raise errors.RoostError(f"incomplete SQL statement in script: {current.strip()[:80]!r}")
+    return statements
+
+
+def _check_directory(path: Path, create: bool) -> None:
+    folder = path.parent
+    if create and not folder.exists():
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise errors.CannotOpenDatabase(f"cannot create directory {folder}: {exc.strerror}") from None
+    if not folder.exists():
+        raise errors.CannotOpenDatabase(
+            f"cannot open SQLite database {path}: directory {folder} does not exist"
+        )
+    if not folder.is_dir():
+        raise errors.CannotOpenDatabase(f"cannot open SQLite database {path}: {folder} is not a directory")
+    if path.exists() and not path.is_file():
+        raise errors.CannotOpenDatabase(f"cannot open SQLite database {path}: it is not a regular file")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise errors.CannotOpenDatabase(
+            f"cannot open SQLite database {path}: directory {folder} is not writable (SQLite needs "
+            "to create its -wal and -shm files there)"
+        )
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return "locked" in text or "busy" in text
+
+
+def _translate(exc: sqlite3.Error, path: Path | None) -> errors.RoostError:
+    text = str(exc)
+    where = f" ({path})" if path else ""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return errors.ConstraintViolation(f"constraint violated: {text}")
+    if "file is not a database" in text:
+        return errors.NotADatabase(f"{path} is not an SQLite database; it was left untouched")
+    if isinstance(exc, sqlite3.OperationalError):
+        if _is_busy(exc):
+            return errors.DatabaseLocked(
+                f"the SQLite database{where} stayed locked by other writers past the busy timeout; "
+                "retry, or raise sqlite_busy_timeout"
+            )
+        if "readonly" in text:
+            return errors.ReadOnlyDatabase(f"the SQLite database{where} is read-only for this process")
+        if "unable to open" in text:
+            return errors.CannotOpenDatabase(f"cannot open SQLite database{where}: {text}")
+        if "disk I/O" in text or "full" in text:
+            return errors.DatabaseError(f"SQLite could not write{where}: {text}")
+    return errors.DatabaseError(f"SQLite error{where}: {text}")

@@ -1,0 +1,136 @@
+"""Every error roost raises derives from :class:`RoostError`.
+
+A subclass's docstring is its default message, so ``raise SchemaTooNew()`` already says something
+useful; callers add the specifics. Driver exceptions never escape the backends: they are translated
+at that edge into one of these, keeping the original as ``__cause__``.
+
+``exit_code`` is what the CLI exits with for an error of that class (0 ok, 1 error, 2 usage,
+3 not found / not acquired / conflict / timed out, 4 lease lost).
+"""
+
+from __future__ import annotations
+
+
+class RoostError(Exception):
+    """roost failed."""
+
+    exit_code = 1
+
+    def __init__(self, message: str | None = None) -> None:
+        doc = (type(self).__doc__ or "roost failed.").strip().splitlines()[0]
+        super().__init__(message or doc)
+
+    @property
+    def message(self) -> str:
+        return str(self.args[0])
+
+
+# --- configuration -------------------------------------------------------------------------------
+
+
+class ConfigError(RoostError):
+    """The configuration is invalid."""
+
+    exit_code = 2
+
+
+class InvalidURL(ConfigError):
+    """The database URL is invalid."""
+
+
+class InvalidSetting(ConfigError):
+    """A setting has a value outside its allowed range."""
+
+
+class InvalidArgument(RoostError):
+    """An argument is invalid."""
+
+    exit_code = 2
+
+
+# --- reaching the database ------------------------------------------------------------------------
+
+
+class ConnectError(RoostError):
+    """Could not connect to the database."""
+
+
+class ServerUnreachable(ConnectError):
+    """The database server could not be reached; check the host, the port and that it is running."""
+
+
+class AuthenticationFailed(ConnectError):
+    """The database refused the credentials; check the user name and password in the URL."""
+
+
+class DatabaseNotFound(ConnectError):
+    """The database does not exist; create it or fix the database name in the URL."""
+
+
+class CannotOpenDatabase(ConnectError):
+    """The SQLite database file cannot be opened or created."""
+
+
+class NotADatabase(ConnectError):
+    """The file exists but is not an SQLite database; it was left untouched."""
+
+
+# --- schema ---------------------------------------------------------------------------------------
+
+
+class SchemaError(RoostError):
+    """The database schema does not match this version of roost."""
+
+
+class SchemaTooNew(SchemaError):
+    """The database schema is newer than this version of roost; upgrade roost."""
+
+
+class MigrationChecksumMismatch(SchemaError):
+    """An applied migration differs from the one shipped with roost; the database was changed by hand
+    or by a different build."""
+
+
+class SchemaNotReady(SchemaError):
+    """The database schema has pending migrations; run `roost migrate`."""
+
+
+# --- running --------------------------------------------------------------------------------------
+
+
+class DatabaseError(RoostError):
+    """The database reported an error."""
+
+
+class DatabaseLocked(DatabaseError):
+    """The database stayed locked by other writers past the busy timeout; retry, or raise
+    `sqlite_busy_timeout`."""
+
+
+class ReadOnlyDatabase(DatabaseError):
+    """The database is read-only for this process; check file and directory permissions."""
+
+
+class ConnectionLost(DatabaseError):
+    """The connection to the database was lost; the operation may be retried."""
+
+
+class StatementTimeout(DatabaseError):
+    """A statement ran longer than `statement_timeout` and was cancelled."""
+
+
+class PoolTimeout(DatabaseError):
+    """No database connection became free within `acquire_timeout`; raise `pool_max_size` or the
+    timeout."""
+
+
+class ConstraintViolation(DatabaseError):
+    """The change would break a constraint of the schema and was not made."""
+
+
+class StoreClosed(RoostError):
+    """The store is closed."""
+
+
+class TransactionError(RoostError):
+    """The transaction was used incorrectly."""

@@ -1,0 +1,278 @@
+"""The Python faces: :class:`Store` (sync) and :class:`AsyncStore`.
+
+Both are thin. A method hands one operation (see :mod:`roost._op`) to the backend and returns what
+it returns; the async face runs the very same call on a worker thread, so there is no second copy
+of any logic to keep in step. The open transaction lives in a context variable, which
+``asyncio.to_thread`` carries into the worker, so ``async with store.transaction()`` works as the
+sync form does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import itertools
+from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
+
+from roost import diagnostics, errors, migrations
+from roost._op import Op, Query, is_atomic
+from roost.backends import Backend, Capabilities, Listener, open_backend
+from roost.config import Settings, resolve
+
+T = TypeVar("T")
+P = ParamSpec("P")
+_ids = itertools.count()
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    backend: str
+    url: str
+    project: str
+    schema_version: int
+    schema_latest: int
+    sizes: dict[str, int]
+
+
+class Store:
+    """A connection to one roost database, scoped to one project. Open it with :func:`roost.connect`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        migration_set: migrations.MigrationSet | None = None,
+        check_schema: bool = True,
+    ) -> None:
+        self.settings = settings
+        self._backend: Backend = open_backend(settings)
+        self._mset = migration_set or migrations.MigrationSet.bundled(self._backend.dialect)
+        self._tx: contextvars.ContextVar[Any] = contextvars.ContextVar(f"roost_tx_{next(_ids)}", default=None)
+        self._closed = False
+        try:
+            self._prepare(check_schema)
+        except BaseException:
+            self._backend.close()
+            raise
+
+    def _prepare(self, check_schema: bool) -> None:
+        if self.settings.auto_migrate:
+            self.migrate()
+        elif check_schema:
+            states = self.migration_status()
+            migrations.verify(states, self._mset.latest)
+            pending = [s for s in states if s.state == "pending"]
+            if pending:
+                raise errors.SchemaNotReady(
+                    f"the database has {len(pending)} pending migration(s) and auto_migrate is off; "
+                    "run `roost migrate`"
+                )
+        else:
+            return
+        self._execute(diagnostics.project_ensure, self.project)
+
+    # -- what it is ---------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> str:
+        """``sqlite`` (for files and ``memory://``) or ``postgresql``."""
+        return self._backend.dialect
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self._backend.capabilities
+
+    @property
+    def project(self) -> str:
+        return self.settings.project
+
+    @property
+    def url(self) -> str:
+        """The database URL with any password masked."""
+        return self.settings.url.masked
+
+    def __repr__(self) -> str:
+        state = "closed" if self._closed else "open"
+        return f"<roost.Store {state} {self.url} project={self.project!r}>"
+
+    # -- running ------------------------------------------------------------------------------
+
+    def _execute(self, fn: Callable[P, Op[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        if self._closed:
+            raise errors.StoreClosed()
+        return self._backend.execute(lambda: fn(*args, **kwargs), is_atomic(fn), self._tx.get())
+
+    @contextmanager
+    def transaction(self) -> Iterator[Store]:
+        """Make every operation inside the block one atomic unit. A nested block is a savepoint:
+        if it raises, only its own changes are undone."""
+        if self._closed:
+            raise errors.StoreClosed()
+        with self._backend.transaction(self._tx.get()) as handle:
+            token = self._tx.set(handle)
+            try:
+                yield self
+            finally:
+                self._tx.reset(token)
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def migrate(self, target: int | None = None) -> list[int]:
+        """Apply pending migrations (up to ``target``); returns the versions this call applied."""
+        applied: list[int] = []
+        while step := self._execute(migrations.step, self._mset, target):
+            applied.extend(step)
+        return applied
+
+    def migration_status(self) -> list[migrations.MigrationState]:
+        return self._execute(migrations.status, self._mset)
+
+    # -- the store itself ---------------------------------------------------------------------
+
+    def get_project(self) -> diagnostics.Project | None:
+        """This store's project record (a point read by primary key)."""
+        return self._execute(diagnostics.project_get, self.project)
+
+    def now(self) -> datetime:
+        """The database's clock: the one leases and expiries are measured against."""
+        return datetime.fromtimestamp(float(self._execute(_db_now)), UTC)
+
+    def info(self) -> StoreInfo:
+        schema = self._execute(diagnostics.schema_info, self._mset)
+        sizes = dict(schema.sizes)
+        path = self.settings.url.path
+        if self.settings.url.kind == "sqlite" and path is not None:
+            wal = Path(f"{path}-wal")
+            sizes["wal file bytes"] = wal.stat().st_size if wal.exists() else 0
+        return StoreInfo(self.backend, self.url, self.project, schema.version, schema.latest, sizes)
+
+    def doctor(self) -> list[diagnostics.Check]:
+        return self._execute(diagnostics.doctor, self._mset)
+
+    def notify(self, channel: str, payload: str = "") -> None:
+        """Wake listeners of ``channel`` when the current transaction commits (or now)."""
+        self._execute(_notify, channel, payload)
+
+    def listener(self, channels: Sequence[str]) -> Listener:
+        """A wake-up source for ``channels``; see :class:`roost.backends.Listener`."""
+        if self._closed:
+            raise errors.StoreClosed()
+        return self._backend.listener(channels)
+
+    # -- lifetime -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        if not self._closed:
+            self._closed = True
+            self._backend.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _db_now() -> Op[float]:
+    return float((yield Query("db_now")).scalar())
+
+
+def _notify(channel: str, payload: str) -> Op[None]:
+    yield Query("notify", {"channel": channel, "payload": payload})
+
+
+class AsyncStore:
+    """The asyncio face of :class:`Store`: the same operations, awaited.
+
+    Use ``async with roost.connect_async(...) as store`` or ``store = await roost.connect_async()``.
+    """
+
+    def __init__(self, opener: Callable[[], Store]) -> None:
+        self._opener = opener
+        self._store: Store | None = None
+
+    async def open(self) -> AsyncStore:
+        if self._store is None:
+            self._store = await asyncio.to_thread(self._opener)
+        return self
+
+    def __await__(self) -> Generator[Any, None, AsyncStore]:
+        return self.open().__await__()
+
+    async def __aenter__(self) -> AsyncStore:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def sync(self) -> Store:
+        """The underlying sync store (for properties; do not call blocking methods from a loop)."""
+        if self._store is None:
+            raise errors.StoreClosed("the async store is not open yet: await it or use `async with`")
+        return self._store
+
+    async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(method, *args, **kwargs)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncStore]:
+        store = self.sync
+        if store._closed:
+            raise errors.StoreClosed()
+        manager = store._backend.transaction(store._tx.get())
+        handle = await asyncio.to_thread(manager.__enter__)
+        token = store._tx.set(handle)
+        try:
+            yield self
+        except BaseException as exc:
+            store._tx.reset(token)
+            if not await asyncio.to_thread(manager.__exit__, type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            store._tx.reset(token)
+            await asyncio.to_thread(manager.__exit__, None, None, None)
+
+    async def migrate(self, target: int | None = None) -> list[int]:
+        return await self._call(self.sync.migrate, target)
+
+    async def migration_status(self) -> list[migrations.MigrationState]:
+        return await self._call(self.sync.migration_status)
+
+    async def get_project(self) -> diagnostics.Project | None:
+        return await self._call(self.sync.get_project)
+
+    async def now(self) -> datetime:
+        return await self._call(self.sync.now)
+
+    async def info(self) -> StoreInfo:
+        return await self._call(self.sync.info)
+
+    async def doctor(self) -> list[diagnostics.Check]:
+        return await self._call(self.sync.doctor)
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        await self._call(self.sync.notify, channel, payload)
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await asyncio.to_thread(self._store.close)
+
+    def __repr__(self) -> str:
+        return f"<roost.AsyncStore of {self._store!r}>"
+
+
+def open_store(
+    url: str | None = None,
+    *,
+    migration_set: migrations.MigrationSet | None = None,
+    check_schema: bool = True,
+    **options: Any,
+) -> Store:
+    """:func:`roost.connect` with the extra knobs the CLI and tests need."""
+    return Store(resolve(url, **options), migration_set=migration_set, check_schema=check_schema)
