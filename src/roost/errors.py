@@ -31,8 +31,6 @@ class RoostError(Exception):
 class ConfigError(RoostError):
     """The configuration is invalid."""
 
-    exit_code = 2
-
 
 class InvalidURL(ConfigError):
     """The database URL is invalid."""
@@ -44,8 +42,6 @@ class InvalidSetting(ConfigError):
 
 class InvalidArgument(RoostError):
     """An argument is invalid."""
-
-    exit_code = 2
 
 
 # --- reaching the database ------------------------------------------------------------------------

@@ -163,12 +163,20 @@ class _Listener:
 
 
 def _translate_connect(exc: psycopg.OperationalError, masked: str) -> errors.RoostError:
+    """Classify a failed connect. Only a server that did not answer, or answered that it is
+    starting or shutting down, is worth waiting for (ServerUnreachable is retried)."""
     text = str(exc).strip()
-    detail = text.splitlines()[-1] if text else "no detail"
-    if exc.sqlstate in ("28P01", "28000") or "authentication failed" in text or "no password" in text:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    fatal = next((line.split("FATAL:", 1)[1].strip() for line in lines if "FATAL:" in line), None)
+    detail = fatal or (lines[0].rsplit("failed: ", 1)[-1] if lines else "no detail")
+    if exc.sqlstate in ("28P01", "28000") or (fatal and ("authentication" in fatal or "role" in fatal)):
         return errors.AuthenticationFailed(f"PostgreSQL at {masked} refused the credentials: {detail}")
-    if exc.sqlstate == "3D000" or ("database" in text and "does not exist" in text):
+    if "no password supplied" in text:
+        return errors.AuthenticationFailed(f"PostgreSQL at {masked} wants a password: {detail}")
+    if exc.sqlstate == "3D000" or (fatal and "database" in fatal and "does not exist" in fatal):
         return errors.DatabaseNotFound(f"PostgreSQL at {masked}: {detail}")
+    if fatal and "starting up" not in fatal and "shutting down" not in fatal:
+        return errors.ConnectError(f"PostgreSQL at {masked} refused the connection: {detail}")
     return errors.ServerUnreachable(f"cannot reach PostgreSQL at {masked}: {detail}")
 
 

@@ -1,0 +1,94 @@
+"""Test harness: every conformance test runs on SQLite file, memory:// and a real PostgreSQL.
+
+PostgreSQL comes from ROOST_TEST_POSTGRES_URL, else the local server at 127.0.0.1:5432. Each test
+that needs it gets a database of its own, created for it and dropped after it. With no server the
+PostgreSQL tests skip and the run ends with a loud line, except under CI=true, where the run fails.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+DEFAULT_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
+ADMIN_URL = os.environ.get("ROOST_TEST_POSTGRES_URL") or DEFAULT_ADMIN_URL
+_state: dict[str, str | None] = {"pg_error": None}
+BACKENDS = ["sqlite", "memory", "postgresql"]
+
+
+def _probe() -> str | None:
+    try:
+        psycopg.connect(ADMIN_URL, connect_timeout=3).close()
+    except psycopg.Error as exc:
+        return str(exc).strip().splitlines()[0]
+    return None
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _state["pg_error"] = _probe()
+    if _state["pg_error"] and os.environ.get("CI") == "true":
+        pytest.exit(f"CI=true but PostgreSQL is not reachable at {ADMIN_URL}: {_state['pg_error']}", 1)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _state["pg_error"]:
+        bar = "!" * 78
+        terminalreporter.write_line(bar, red=True, bold=True)
+        terminalreporter.write_line(
+            f"POSTGRESQL TESTS SKIPPED: no server at {ADMIN_URL} ({_state['pg_error']}). "
+            "Set ROOST_TEST_POSTGRES_URL to run them.", red=True, bold=True)
+        terminalreporter.write_line(bar, red=True, bold=True)
+
+
+def with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path="/" + name))
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test, dropped afterwards."""
+    if _state["pg_error"]:
+        pytest.skip(f"PostgreSQL not reachable: {_state['pg_error']}")
+    name = f"roost_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(ADMIN_URL, name)
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def make_url(kind: str, request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if kind == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db')}/roost.db"
+    if kind == "memory":
+        return f"memory://t{uuid.uuid4().hex[:12]}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture(params=BACKENDS)
+def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A URL to an empty store, once per backend."""
+    return make_url(request.param, request, tmp_path_factory)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A URL that several processes can open: the backends for multi-process tests."""
+    return make_url(request.param, request, tmp_path_factory)
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """No test sees the developer's ROOST_* settings or a roost.toml above the checkout."""
+    for name in list(os.environ):
+        if name.startswith("ROOST_") and name != "ROOST_TEST_POSTGRES_URL" or name == "DATABASE_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
