@@ -29,9 +29,17 @@ def dialect_of(url: str) -> str:
     return "postgresql" if url.startswith("postgres") else "sqlite"
 
 
+def base_version(dialect: str) -> int:
+    return MigrationSet.bundled(dialect).latest
+
+
 def write_toy_migrations(folder: Path, dialect: str, count: int = 3) -> Path:
+    """roost's own migrations, then ``count`` toy ones numbered after them."""
     folder.mkdir(parents=True, exist_ok=True)
-    for i, sql in enumerate(TOY_SQL[dialect][:count], start=1):
+    bundled = MigrationSet.bundled(dialect)
+    for m in bundled.migrations:
+        (folder / f"{m.label}.sql").write_text(m.sql)
+    for i, sql in enumerate(TOY_SQL[dialect][:count], start=bundled.latest + 1):
         (folder / f"{i:04d}_toy_{i}.sql").write_text(sql)
     return folder
 

@@ -148,7 +148,7 @@ def resolve(
             return table[name], str(config_file)
         return None
 
-    picked_url = (url, "argument") if url else pick("url")
+    picked_url = (url, "argument") if url is not None else pick("url")
     create_dir = picked_url is None
     raw_url, url_source = picked_url or (DEFAULT_URL, "default")
     if not isinstance(raw_url, str):
