@@ -89,6 +89,6 @@ def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test sees the developer's ROOST_* settings or a roost.toml above the checkout."""
     for name in list(os.environ):
-        if name.startswith("ROOST_") and name != "ROOST_TEST_POSTGRES_URL" or name == "DATABASE_URL":
+        if (name.startswith("ROOST_") and name != "ROOST_TEST_POSTGRES_URL") or name == "DATABASE_URL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

@@ -44,7 +44,7 @@ def test_pyproject_tool_table(tmp_path):
 
 def test_broken_or_unknown_config_file(tmp_path):
     (tmp_path / "roost.toml").write_text("url = [unclosed")
-    with pytest.raises(errors.ConfigError, match="roost.toml"):
+    with pytest.raises(errors.ConfigError, match=r"roost\.toml"):
         resolve(cwd=tmp_path, env={})
     (tmp_path / "roost.toml").write_text("pool_max = 3\n")
     with pytest.raises(errors.ConfigError, match="unknown setting 'pool_max'"):

@@ -22,8 +22,8 @@ from rich.console import Console
 from rich.table import Table
 
 import roost
-from roost.diagnostics import Check
 from roost.config import resolve
+from roost.diagnostics import Check
 from roost.errors import RoostError
 from roost.store import Store
 

@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from roost import migrations
+from roost import errors, migrations
 from roost._op import Op, Query
 
 
@@ -71,7 +71,7 @@ def doctor(mset: migrations.MigrationSet, skew_warn: float = 1.0) -> Op[list[Che
     states = yield from migrations.status(mset)
     try:
         migrations.verify(states, mset.latest)
-    except migrations.errors.SchemaError as exc:
+    except errors.SchemaError as exc:
         checks.append(Check("migrations", "fail", exc.message))
         return checks
     pending = [s for s in states if s.state == "pending"]

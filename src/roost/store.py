@@ -61,19 +61,19 @@ class Store:
             raise
 
     def _prepare(self, check_schema: bool) -> None:
-        if self.settings.auto_migrate:
-            self.migrate()
-        elif check_schema:
-            states = self.migration_status()
-            migrations.verify(states, self._mset.latest)
-            pending = [s for s in states if s.state == "pending"]
-            if pending:
-                raise errors.SchemaNotReady(
-                    f"the database has {len(pending)} pending migration(s) and auto_migrate is off; "
-                    "run `roost migrate`"
-                )
-        else:
+        """Check the schema with a read; take the migration lock only when something is pending."""
+        if not (self.settings.auto_migrate or check_schema):
             return
+        states = self.migration_status()
+        migrations.verify(states, self._mset.latest)
+        pending = [s for s in states if s.state == "pending"]
+        if pending and self.settings.auto_migrate:
+            self.migrate()
+        elif pending:
+            raise errors.SchemaNotReady(
+                f"the database has {len(pending)} pending migration(s) and auto_migrate is off; "
+                "run `roost migrate`"
+            )
         self._execute(diagnostics.project_ensure, self.project)
 
     # -- what it is ---------------------------------------------------------------------------

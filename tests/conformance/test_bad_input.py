@@ -106,7 +106,8 @@ def test_unknown_option_is_refused():
 
 def test_odd_unicode_project_names(url):
     with roost.connect(url, project="проект ✓ 🐦") as store:
-        assert store.get_project().name == "проект ✓ 🐦"
+        project = store.get_project()
+        assert project is not None and project.name == "проект ✓ 🐦"
     with pytest.raises(errors.InvalidSetting, match="control characters"):
         roost.connect(url, project="bad\x00name")
     with pytest.raises(errors.InvalidSetting):

@@ -106,7 +106,7 @@ def test_edited_migration_is_refused(url, tmp_path):
     with open_store(url, migration_set=edited, auto_migrate=False, check_schema=False) as store:
         states = [s.state for s in store.migration_status()]
         assert states[-2:] == ["changed", "applied"]
-        assert [c for c in store.doctor() if c.name == "migrations"][0].level == "fail"
+        assert next(c for c in store.doctor() if c.name == "migrations").level == "fail"
 
 
 def test_whitespace_and_line_endings_do_not_change_a_checksum(tmp_path):

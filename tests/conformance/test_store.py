@@ -26,7 +26,8 @@ def test_open_registers_project_and_reads_it(url):
 def test_projects_do_not_see_each_other(url):
     with roost.connect(url, project="a") as a, roost.connect(url, project="b") as b:
         assert a._execute(diagnostics.project_get, "a") is not None
-        assert b.get_project() is not None and b.get_project().name == "b"
+        project_b = b.get_project()
+        assert project_b is not None and project_b.name == "b"
 
 
 def test_info_reports_schema_and_sizes(url):

@@ -16,7 +16,7 @@ import random
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, LiteralString, TypeVar, cast
+from typing import Any, TypeVar
 
 import psycopg
 import psycopg_pool
@@ -86,10 +86,10 @@ class PostgresBackend:
                 text = self._sql[step.name]
             except KeyError:
                 raise errors.RoostError(f"internal error: no PostgreSQL query named {step.name!r}") from None
-            cur = conn.execute(cast(LiteralString, text), step.params)
+            cur = conn.execute(text, step.params)
             rows = cur.fetchall() if cur.description else []
             return Result(rows, cur.rowcount)
-        conn.execute(cast(LiteralString, step.text or self._sql[step.name]), prepare=False)
+        conn.execute(step.text or self._sql[step.name], prepare=False)
         return Result([], -1)
 
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
