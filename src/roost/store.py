@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequen
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
@@ -105,7 +106,7 @@ class Store:
     def _execute(self, fn: Callable[P, Op[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         if self._closed:
             raise errors.StoreClosed()
-        return self._backend.execute(lambda: fn(*args, **kwargs), is_atomic(fn), self._tx.get())
+        return self._backend.execute(partial(fn, *args, **kwargs), is_atomic(fn), self._tx.get())
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:

@@ -17,9 +17,11 @@ import random
 import sqlite3
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -40,30 +42,44 @@ class _Tx:
 
 
 class _Pool:
-    """At most ``size`` connections, handed out one holder at a time."""
+    """At most ``size`` connections, handed out one holder at a time.
+
+    The common path is one deque pop and one append (atomic under the GIL); the condition is
+    only taken when the pool is empty and a caller must wait or open a connection.
+    """
 
     def __init__(self, connect: Callable[[], sqlite3.Connection], size: int, timeout: float) -> None:
         self._connect = connect
         self._size = size
         self._timeout = timeout
-        self._idle: list[sqlite3.Connection] = []
+        self._idle: deque[sqlite3.Connection] = deque()
         self._open = 0
+        self._waiting = 0
         self._cond = threading.Condition()
         self.changed = threading.Condition()
         self.generation = 0
 
     def get(self) -> sqlite3.Connection:
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self._get_slow()
+
+    def _get_slow(self) -> sqlite3.Connection:
         with self._cond:
-            if self._idle:
-                return self._idle.pop()
             deadline = time.monotonic() + self._timeout
-            while not self._idle and self._open >= self._size:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._cond.wait(left):
-                    raise errors.PoolTimeout(
-                        f"no SQLite connection became free within {self._timeout:g} s "
-                        f"(pool_max_size = {self._size})"
-                    )
+            self._waiting += 1
+            try:
+                while not self._idle and self._open >= self._size:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        raise errors.PoolTimeout(
+                            f"no SQLite connection became free within {self._timeout:g} s "
+                            f"(pool_max_size = {self._size})"
+                        )
+                    self._cond.wait(min(left, 0.1))
+            finally:
+                self._waiting -= 1
             if self._idle:
                 return self._idle.pop()
             self._open += 1
@@ -78,9 +94,10 @@ class _Pool:
     def put(self, conn: sqlite3.Connection) -> None:
         if conn.in_transaction:  # never hand out a connection with a half-done transaction
             conn.rollback()
-        with self._cond:
-            self._idle.append(conn)
-            self._cond.notify()
+        self._idle.append(conn)
+        if self._waiting:
+            with self._cond:
+                self._cond.notify()
 
     def bump(self) -> None:
         """Wake in-process listeners (memory databases, where data_version cannot see our writes)."""
@@ -176,40 +193,37 @@ class SQLiteBackend:
         return Result([], -1)
 
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
-        if tx is not None:
-            if not atomic:
-                return self._guard(lambda: drive(make(), lambda s: self._run(tx.conn, s)))
-            with self.transaction(tx) as inner:
-                return self._guard(lambda: drive(make(), lambda s: self._run(inner.conn, s)))
+        if tx is None:
+            return self._retrying(partial(self._attempt, make, atomic))
+        if not atomic:
+            return self._guard(lambda: drive(make(), partial(self._run, tx.conn)))
+        with self.transaction(tx) as inner:
+            return self._guard(lambda: drive(make(), partial(self._run, inner.conn)))
 
-        def attempt() -> T:
-            conn = self._pool.get()
-            before = conn.total_changes
-            try:
-                if atomic:
-                    conn.execute("BEGIN IMMEDIATE")
-                value = drive(make(), lambda s: self._run(conn, s))
-                if atomic:
-                    conn.execute("COMMIT")
-                return value
-            finally:
-                if conn.in_transaction:
-                    conn.rollback()
-                changed = conn.total_changes != before
-                self._pool.put(conn)
-                if changed and self._memory:
-                    self._pool.bump()
-
-        return self._retrying(attempt)
+    def _attempt(self, make: Callable[[], Op[T]], atomic: bool) -> T:
+        conn = self._pool.get()
+        before = conn.total_changes if self._memory else 0
+        try:
+            if atomic:
+                conn.execute("BEGIN IMMEDIATE")
+            value = drive(make(), partial(self._run, conn))
+            if atomic:
+                conn.execute("COMMIT")
+            return value
+        finally:
+            self._pool.put(conn)
+            if self._memory and conn.total_changes != before:
+                self._pool.bump()
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run ``attempt``, retrying it with jittered backoff while SQLite reports busy."""
-        deadline = time.monotonic() + max(1.0, 2 * self._busy)
+        deadline = 0.0
         delay = 0.005
         while True:
             try:
                 return attempt()
             except sqlite3.OperationalError as exc:
+                deadline = deadline or time.monotonic() + max(1.0, 2 * self._busy)
                 if not _is_busy(exc) or time.monotonic() + delay > deadline:
                     raise _translate(exc, self.path) from exc
             except sqlite3.Error as exc:
@@ -252,11 +266,8 @@ class SQLiteBackend:
             yield _Tx(conn, 0)
             self._guard(lambda: conn.execute("COMMIT"))
         finally:
-            if conn.in_transaction:
-                conn.rollback()
-            changed = conn.total_changes != before
             self._pool.put(conn)
-            if changed and self._memory:
+            if self._memory and conn.total_changes != before:
                 self._pool.bump()
 
     # -- wake-ups -----------------------------------------------------------------------------
