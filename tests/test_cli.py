@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import roost
 from roost.cli import main as cli_main
 
 ROOST = [sys.executable, "-m", "roost"]
@@ -125,3 +126,15 @@ def test_every_command_has_help():
     walk(cli_main, "roost")
     for name in cli_main.commands:
         assert "--url" in [o for p in cli_main.commands[name].params for o in p.opts], name
+
+
+def test_password_never_printed_by_a_working_store(pg_url, tmp_path):
+    """The server trusts local users, so a URL with a password still opens: check every output."""
+    url = pg_url.replace("postgresql://postgres@", "postgresql://postgres:hunter2@", 1)
+    assert "hunter2" in url
+    outputs = [run(cmd, "--url", url, *extra, cwd=tmp_path) for cmd in ("init", "info", "doctor")
+               for extra in ([], ["--json"])]
+    assert all(r.returncode == 0 for r in outputs), [r.stderr for r in outputs]
+    assert not any("hunter2" in r.stdout + r.stderr for r in outputs)
+    with roost.connect(url) as store:
+        assert "hunter2" not in repr(store) + store.url + repr(store.settings) + str(store.info())

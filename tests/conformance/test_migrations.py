@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+
 import pytest
 
-import roost
 from roost import errors
 from roost._op import Query
 from roost.migrations import MigrationSet
 from roost.store import open_store
+from tests.conftest import pg_database
 from tests.helpers import base_version, dialect_of, open_and_report, run_processes, write_toy_migrations
 
 
@@ -19,45 +21,25 @@ def _snapshot(store):
     return [tuple(r) for r in store._execute(op)]
 
 
-def test_fresh_schema_equals_all_migrations_applied(url, request, tmp_path_factory):
+def test_fresh_schema_equals_all_migrations_applied(url, tmp_path):
     """schema.sql (fresh installs) and the numbered migrations (upgrades) must build one schema."""
-    from tests.conftest import make_url
-
-    kind = "postgresql" if url.startswith("postgres") else "memory" if url.startswith("memory") else "sqlite"
-    other_url = url if kind == "memory" else None
     bundled = MigrationSet.bundled(dialect_of(url))
     stepwise = MigrationSet(bundled.dialect, bundled.migrations, schema=None)
     with open_store(url, migration_set=bundled) as fresh:
         fresh_schema = _snapshot(fresh)
         assert [s.state for s in fresh.migration_status()] == ["applied"] * len(bundled.migrations)
-    if kind == "memory":
-        other_url = f"memory://other{id(request)}"
-    elif kind == "sqlite":
-        other_url = make_url("sqlite", request, tmp_path_factory)
-    else:
-        import uuid
-
-        import psycopg
-
-        from tests.conftest import ADMIN_URL, with_database
-
-        name = f"roost_test_{uuid.uuid4().hex[:12]}"
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-        request.addfinalizer(lambda: _drop(ADMIN_URL, name))
-        other_url = with_database(ADMIN_URL, name)
-    with open_store(other_url, migration_set=stepwise, auto_migrate=False, check_schema=False) as upgraded:
-        for version in range(1, bundled.latest + 1):
-            assert upgraded.migrate(target=version) == [version]
-        assert _snapshot(upgraded) == fresh_schema
+    with contextlib.ExitStack() as stack:
+        if url.startswith("postgres"):
+            other_url = stack.enter_context(pg_database())
+        elif url.startswith("memory"):
+            other_url = f"memory://other-{tmp_path.name}"
+        else:
+            other_url = f"sqlite:///{tmp_path}/other.db"
+        with open_store(other_url, migration_set=stepwise, auto_migrate=False, check_schema=False) as upgraded:
+            for version in range(1, bundled.latest + 1):
+                assert upgraded.migrate(target=version) == [version]
+            assert _snapshot(upgraded) == fresh_schema
     assert any(row[0] == "column" for row in fresh_schema)
-
-
-def _drop(admin_url, name):
-    import psycopg
-
-    with psycopg.connect(admin_url, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _toy(url, tmp_path, count=3):
@@ -159,4 +141,3 @@ def test_six_processes_open_a_new_database_at_once(shared_url, tmp_path, route):
     mset = MigrationSet.from_directory(dialect_of(shared_url), tmp_path / "m") if folder else None
     with open_store(shared_url, migration_set=mset) as store:
         assert [s.state for s in store.migration_status()] == ["applied"] * expected
-    _ = roost
