@@ -15,7 +15,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
+from functools import partial
 from typing import Any, TypeVar
 
 import psycopg
@@ -80,30 +81,27 @@ class PostgresBackend:
 
     # -- running operations -------------------------------------------------------------------
 
+    def _named(self, name: str) -> str:
+        try:
+            return self._sql[name]
+        except KeyError:
+            raise errors.RoostError(f"internal error: no PostgreSQL query named {name!r}") from None
+
     def _run(self, conn: psycopg.Connection[Any], step: Step) -> Result:
         if isinstance(step, Query):
-            try:
-                text = self._sql[step.name]
-            except KeyError:
-                raise errors.RoostError(f"internal error: no PostgreSQL query named {step.name!r}") from None
-            cur = conn.execute(text, step.params)
+            cur = conn.execute(self._named(step.name), step.params)
             rows = cur.fetchall() if cur.description else []
             return Result(rows, cur.rowcount)
-        conn.execute(step.text or self._sql[step.name], prepare=False)
+        conn.execute(step.text or self._named(step.name), prepare=False)
         return Result([], -1)
 
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
         try:
-            if tx is not None:
-                if not atomic:
-                    return drive(make(), lambda s: self._run(tx, s))
-                with tx.transaction():
-                    return drive(make(), lambda s: self._run(tx, s))
-            with self._pool.connection() as conn:
-                if not atomic:
-                    return drive(make(), lambda s: self._run(conn, s))
-                with conn.transaction():
-                    return drive(make(), lambda s: self._run(conn, s))
+            with (
+                nullcontext(tx) if tx is not None else self._pool.connection() as conn,
+                conn.transaction() if atomic else nullcontext(),
+            ):
+                return drive(make(), partial(self._run, conn))
         except psycopg.Error as exc:
             raise _translate(exc) from exc
         except psycopg_pool.PoolTimeout as exc:

@@ -180,17 +180,25 @@ class SQLiteBackend:
 
     # -- running operations -------------------------------------------------------------------
 
+    def _named(self, name: str) -> str:
+        try:
+            return self._sql[name]
+        except KeyError:
+            raise errors.RoostError(f"internal error: no SQLite query named {name!r}") from None
+
     def _run(self, conn: sqlite3.Connection, step: Step) -> Result:
         if isinstance(step, Query):
-            try:
-                sql = self._sql[step.name]
-            except KeyError:
-                raise errors.RoostError(f"internal error: no SQLite query named {step.name!r}") from None
-            cur = conn.execute(sql, step.params or {})
+            cur = conn.execute(self._named(step.name), step.params or {})
             return Result(cur.fetchall(), cur.rowcount)
-        for statement in split_script(step.text or self._sql[step.name]):
+        for statement in split_script(step.text or self._named(step.name)):
             conn.execute(statement)
         return Result([], -1)
+
+    def _release(self, conn: sqlite3.Connection, changes_before: int) -> None:
+        """Return ``conn`` to the pool; on memory://, wake listeners if it wrote anything."""
+        self._pool.put(conn)
+        if self._memory and conn.total_changes != changes_before:
+            self._pool.bump()
 
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
         if tx is None:
@@ -211,9 +219,7 @@ class SQLiteBackend:
                 conn.execute("COMMIT")
             return value
         finally:
-            self._pool.put(conn)
-            if self._memory and conn.total_changes != before:
-                self._pool.bump()
+            self._release(conn, before)
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run ``attempt``, retrying it with jittered backoff while SQLite reports busy."""
@@ -266,9 +272,7 @@ class SQLiteBackend:
             yield _Tx(conn, 0)
             self._guard(lambda: conn.execute("COMMIT"))
         finally:
-            self._pool.put(conn)
-            if self._memory and conn.total_changes != before:
-                self._pool.bump()
+            self._release(conn, before)
 
     # -- wake-ups -----------------------------------------------------------------------------
 
