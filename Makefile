@@ -15,11 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
-## run: roost's main job on the embedded SQLite default (.roost/roost.db in this folder)
+## run: roost's main job on the embedded SQLite default: `roost demo`, an agent team run and checked
+## (DEMO_ARGS="--json" or "--url postgresql://..." pass options)
 run: $(STAMP)
-	$(BIN)/roost init
-	$(BIN)/roost info
-	$(BIN)/roost doctor
+	$(BIN)/roost demo $(DEMO_ARGS)
 
 ## test: lint, type-check and the whole test suite (PostgreSQL via ROOST_TEST_POSTGRES_URL or 127.0.0.1:5432)
 test: $(STAMP)

@@ -124,8 +124,21 @@ def test_every_command_has_help():
                 walk(sub, f"{path} {name}")
 
     walk(cli_main, "roost")
-    for name in cli_main.commands:
-        assert "--url" in [o for p in cli_main.commands[name].params for o in p.opts], name
+
+
+def test_every_command_takes_the_common_options():
+    import click
+
+    def leaves(cmd: click.Command, path: str) -> list[tuple[str, click.Command]]:
+        if isinstance(cmd, click.Group):
+            return [leaf for name, sub in cmd.commands.items() for leaf in leaves(sub, f"{path} {name}")]
+        return [(path, cmd)]
+
+    found = leaves(cli_main, "roost")
+    assert len(found) >= 20
+    for path, cmd in found:
+        opts = {o for p in cmd.params for o in p.opts}
+        assert {"--url", "--project", "--json", "--debug"} <= opts, path
 
 
 def test_password_never_printed_by_a_working_store(pg_url, tmp_path):
@@ -138,3 +151,21 @@ def test_password_never_printed_by_a_working_store(pg_url, tmp_path):
     assert not any("hunter2" in r.stdout + r.stderr for r in outputs)
     with roost.connect(url) as store:
         assert "hunter2" not in repr(store) + store.url + repr(store.settings) + str(store.info())
+
+
+def test_tables_show_names_and_values_literally_not_as_markup(tmp_path):
+    url = f"sqlite:///{tmp_path}/markup.db"
+
+    def roost_cli(*args: str):
+        out = run(*args, "--url", url, cwd=tmp_path)
+        assert out.returncode == 0, out.stderr
+        return out.stdout
+
+    roost_cli("signal", "set", "K[/]", "[/] value [red]x")
+    assert "K[/]" in roost_cli("signal", "list") and "[/] value [red]x" in roost_cli("signal", "list")
+    roost_cli("lock", "acquire", "[/]file", "--owner", "[b]me")
+    assert "[/]file" in roost_cli("lock", "list") and "[b]me" in roost_cli("lock", "list")
+    roost_cli("task", "add", "[/]kind", "--queue", "[q]")
+    assert "[/]kind" in roost_cli("task", "list") and "[q]" in roost_cli("task", "stats")
+    roost_cli("agent", "register", "[x]a")
+    assert "[x]a" in roost_cli("agent", "list")

@@ -9,29 +9,30 @@ knows no SQL dialect; the backends map query names to their dialect's SQL.
 An operation marked :func:`atomic` runs in one write transaction (``BEGIN IMMEDIATE`` on SQLite);
 an unmarked one runs its statements in autocommit, which is what a single-statement operation wants:
 one round trip, no ``BEGIN``/``COMMIT``. An unmarked operation may be retried whole when SQLite is
-busy, so it may read freely but write at most once, as its last statement.
+busy, so it may read freely but write at most once, as its last statement. An operation marked
+:func:`repeatable` is also run again after a lost connection (outside an explicit transaction),
+until the server answers or the ``connect_timeout`` setting runs out.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Generator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from datetime import UTC, datetime
+from typing import Any, NamedTuple, TypeVar
 
 T = TypeVar("T")
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True, slots=True)
-class Query:
-    """A named query of the backend's SQL files, with its parameters (always bound, never spliced)."""
+class Query(NamedTuple):
+    """A named query of the backend's SQL files, with its parameters (always bound, never spliced).
+    A named tuple, as one is built for every statement and is cheaper than a frozen dataclass."""
 
     name: str
     params: Mapping[str, Any] | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Script:
+class Script(NamedTuple):
     """Several DDL statements run as one step, given as ``text`` or as the ``name`` of a query
     (migrations only; no parameters)."""
 
@@ -71,6 +72,19 @@ def is_atomic(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, "roost_atomic", False))
 
 
+def repeatable(fn: F) -> F:
+    """Mark an operation that may simply run again when its connection was lost mid-call: a read,
+    or a write whose repetition changes nothing that matters (a heartbeat, an upsert of the same
+    row, a claim whose unseen first result comes back to the queue when its lease runs out).
+    Other writes surface :class:`~roost.errors.ConnectionLost`, as they may have committed."""
+    fn.roost_repeatable = True  # type: ignore[attr-defined]
+    return fn
+
+
+def is_repeatable(fn: Callable[..., Any]) -> bool:
+    return bool(getattr(fn, "roost_repeatable", False))
+
+
 def drive(op: Op[T], run: Callable[[Step], Result]) -> T:
     """Run ``op`` to completion, executing each step it yields with ``run``."""
     try:
@@ -80,3 +94,8 @@ def drive(op: Op[T], run: Callable[[Step], Result]) -> T:
     except StopIteration as stop:
         return stop.value  # type: ignore[no-any-return]
 
+
+
+def to_datetime(epoch: float) -> datetime:
+    """A time as it crosses the backend contract (epoch seconds, the database's clock) as a UTC datetime."""
+    return datetime.fromtimestamp(epoch, UTC)

@@ -21,6 +21,7 @@ from roost.errors import ConfigError, InvalidArgument, InvalidSetting
 from roost.urls import DatabaseURL, mask, parse_url
 
 DEFAULT_URL = "sqlite:///.roost/roost.db"
+PROTECTED_SIGNALS = ("PROJECT_SIGNED_OFF", "TRIGGER_QA", "TRIGGER_MANAGER")
 _PROJECT = re.compile(r"^[^\x00-\x1f\x7f]{1,128}$")
 
 
@@ -40,6 +41,8 @@ class Spec:
             return "one of " + ", ".join(self.choices)
         if self.kind is bool:
             return "true or false"
+        if self.kind is tuple:
+            return "a list of names (comma-separated in the environment)"
         if self.high is None:
             return f"at least {self.low:g}"
         return f"from {self.low:g} to {self.high:g}"
@@ -58,6 +61,18 @@ SPECS: dict[str, Spec] = {
     "sqlite_busy_timeout": Spec(float, 5.0, 0.05, 600, help="seconds a writer waits for the SQLite lock"),
     "auto_migrate": Spec(bool, True, help="apply pending migrations when a store opens"),
     "pg_prepare": Spec(bool, True, help="server-side prepared statements (off for PgBouncer < 1.21)"),
+    "protected_signals": Spec(
+        tuple, PROTECTED_SIGNALS, help="signal keys only a privileged caller may set or clear (comma-separated)"
+    ),
+    "signal_max_age": Spec(
+        float, 86400.0, 60, 10 * 365 * 86400, help="seconds before cleanup removes a non-critical signal"
+    ),
+    "agent_offline_after": Spec(
+        float, 60.0, 1, 86400, help="seconds without a heartbeat before an agent reads as offline"
+    ),
+    "event_max_age": Spec(
+        float, 7 * 86400.0, 60, 10 * 365 * 86400, help="seconds before event cleanup removes an event"
+    ),
 }
 
 
@@ -78,6 +93,10 @@ class Settings:
     sqlite_busy_timeout: float = 5.0
     auto_migrate: bool = True
     pg_prepare: bool = True
+    protected_signals: tuple[str, ...] = PROTECTED_SIGNALS
+    signal_max_age: float = 86400.0
+    agent_offline_after: float = 60.0
+    event_max_age: float = 7 * 86400.0
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     create_dir: bool = False
 
@@ -194,6 +213,11 @@ def _coerce(name: str, spec: Spec, raw: Any, source: str) -> Any:
         if text in ("0", "false", "no", "off"):
             return False
         raise InvalidSetting(f"{where} is not valid: allowed {spec.allowed()}")
+    if spec.kind is tuple:
+        items = raw.split(",") if isinstance(raw, str) else raw
+        if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
+            raise InvalidSetting(f"{where} is not valid: allowed {spec.allowed()}")
+        return tuple(dict.fromkeys(i.strip() for i in items if i.strip()))
     if spec.choices:
         value = str(raw).strip().upper()
         if value not in spec.choices:

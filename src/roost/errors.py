@@ -130,3 +130,44 @@ class StoreClosed(RoostError):
 
 class TransactionError(RoostError):
     """The transaction was used incorrectly."""
+
+
+# --- coordination (signals, locks, agents) --------------------------------------------------------
+
+
+class NotPermitted(RoostError):
+    """The action needs the privileged flag (protected signals, force release)."""
+
+
+class NotFound(RoostError):
+    """Nothing by that name exists."""
+
+    exit_code = 3
+
+
+class AgentNotFound(NotFound):
+    """No agent by that name is registered in this project."""
+
+
+class VersionConflict(RoostError):
+    """The signal is not at the expected version; read it again and retry."""
+
+    exit_code = 3
+
+
+class LockNotAcquired(RoostError):
+    """The lock is held by someone else and did not become free in time."""
+
+    exit_code = 3
+
+
+class WaitTimeout(RoostError):
+    """The wait ended before the condition was met."""
+
+    exit_code = 3
+
+
+class LeaseLost(RoostError):
+    """The lease is no longer held: it expired and was taken over, was released, or was force-released."""
+
+    exit_code = 4

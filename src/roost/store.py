@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import itertools
+import random
+import time
 from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -20,10 +22,15 @@ from functools import partial
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 
-from roost import diagnostics, errors, migrations
-from roost._op import Op, Query, is_atomic
+from roost import _validate, audit, diagnostics, errors, migrations
+from roost._op import Op, Query, is_atomic, is_repeatable
+from roost.agents import Agents
 from roost.backends import Backend, Capabilities, Listener, open_backend
 from roost.config import Settings, resolve
+from roost.events import Events
+from roost.locks import HeldLock, Locks
+from roost.signals import Signals
+from roost.tasks import Tasks
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -55,6 +62,16 @@ class Store:
         self._mset = migration_set or migrations.MigrationSet.bundled(self._backend.dialect)
         self._tx: contextvars.ContextVar[Any] = contextvars.ContextVar(f"roost_tx_{next(_ids)}", default=None)
         self._closed = False
+        self.signals = Signals(self)
+        """Named values with versions, compare-and-set, TTLs and waiting: :class:`roost.signals.Signals`."""
+        self.locks = Locks(self)
+        """Leased locks with fencing tokens: :class:`roost.locks.Locks`."""
+        self.agents = Agents(self)
+        """The agent registry: :class:`roost.agents.Agents`."""
+        self.tasks = Tasks(self)
+        """The task queue: :class:`roost.tasks.Tasks`."""
+        self.events = Events(self)
+        """The event log and subscriptions: :class:`roost.events.Events`."""
         try:
             self._prepare(check_schema)
         except BaseException:
@@ -97,6 +114,11 @@ class Store:
         """The database URL with any password masked."""
         return self.settings.url.masked
 
+    @property
+    def in_transaction(self) -> bool:
+        """Whether this thread (or task) is inside ``store.transaction()``."""
+        return self._tx.get() is not None
+
     def __repr__(self) -> str:
         state = "closed" if self._closed else "open"
         return f"<roost.Store {state} {self.url} project={self.project!r}>"
@@ -106,7 +128,27 @@ class Store:
     def _execute(self, fn: Callable[P, Op[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         if self._closed:
             raise errors.StoreClosed()
-        return self._backend.execute(partial(fn, *args, **kwargs), is_atomic(fn), self._tx.get())
+        tx = self._tx.get()
+        try:
+            return self._backend.execute(partial(fn, *args, **kwargs), is_atomic(fn), tx)
+        except errors.ConnectionLost:
+            if tx is not None or not is_repeatable(fn):
+                raise
+        return self._again(partial(fn, *args, **kwargs), is_atomic(fn))
+
+    def _again(self, make: Callable[[], Op[T]], atomic: bool) -> T:
+        """Run a repeatable operation again after a lost connection (a killed backend, a server
+        restart), backing off until the server answers or ``connect_timeout`` has passed."""
+        deadline = time.monotonic() + self.settings.connect_timeout
+        delay = 0.05
+        while True:
+            time.sleep(delay * (0.5 + random.random()))
+            try:
+                return self._backend.execute(make, atomic, None)
+            except (errors.ConnectionLost, errors.PoolTimeout):
+                if self._closed or time.monotonic() + delay > deadline:
+                    raise
+            delay = min(delay * 2, 1.0)
 
     @contextmanager
     def transaction(self) -> Iterator[Store]:
@@ -155,6 +197,10 @@ class Store:
     def doctor(self) -> list[diagnostics.Check]:
         return self._execute(diagnostics.doctor, self._mset)
 
+    def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
+        """Privileged actions (force releases, writes to protected signals), newest first."""
+        return self._execute(audit.entries, self.project, _validate.integer(limit, "limit", 1, 10_000))
+
     def notify(self, channel: str, payload: str = "") -> None:
         """Wake listeners of ``channel`` when the current transaction commits (or now)."""
         self._execute(_notify, channel, payload)
@@ -170,6 +216,7 @@ class Store:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
+            self.events._close()
             self._backend.close()
 
     def __enter__(self) -> Store:
@@ -185,6 +232,44 @@ def _db_now() -> Op[float]:
 
 def _notify(channel: str, payload: str) -> Op[None]:
     yield Query("notify", {"channel": channel, "payload": payload})
+
+
+class AsyncFacade:
+    """The awaitable twin of a sync facade (``signals``, ``locks``, ``agents``): each method is the
+    sync one, run on a worker thread. Attributes that are not methods are passed through."""
+
+    def __init__(self, target: object) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(attr, *args, **kwargs)
+
+        call.__doc__ = attr.__doc__
+        return call
+
+
+class AsyncLocks(AsyncFacade):
+    """``locks`` of an :class:`AsyncStore`; ``hold`` is an ``async with`` block."""
+
+    def __init__(self, target: Locks) -> None:
+        super().__init__(target)
+        self._locks = target
+
+    @asynccontextmanager
+    async def hold(self, name: str, **options: Any) -> AsyncIterator[HeldLock]:
+        held = await asyncio.to_thread(self._locks.hold, name, **options)
+        try:
+            yield held
+        except BaseException as exc:
+            await asyncio.to_thread(held.__exit__, type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            await asyncio.to_thread(held.__exit__, None, None, None)
 
 
 class AsyncStore:
@@ -217,6 +302,34 @@ class AsyncStore:
         if self._store is None:
             raise errors.StoreClosed("the async store is not open yet: await it or use `async with`")
         return self._store
+
+    @property
+    def signals(self) -> Any:
+        """:class:`roost.signals.Signals`, awaited."""
+        return AsyncFacade(self.sync.signals)
+
+    @property
+    def locks(self) -> AsyncLocks:
+        """:class:`roost.locks.Locks`, awaited; ``async with store.locks.hold(...)``."""
+        return AsyncLocks(self.sync.locks)
+
+    @property
+    def agents(self) -> Any:
+        """:class:`roost.agents.Agents`, awaited."""
+        return AsyncFacade(self.sync.agents)
+
+    @property
+    def tasks(self) -> Any:
+        """:class:`roost.tasks.Tasks`, awaited."""
+        return AsyncFacade(self.sync.tasks)
+
+    @property
+    def events(self) -> Any:
+        """:class:`roost.events.Events`, awaited; a subscription works with ``async for``."""
+        return AsyncFacade(self.sync.events)
+
+    async def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
+        return await self._call(self.sync.audit_log, limit)
 
     async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.to_thread(method, *args, **kwargs)

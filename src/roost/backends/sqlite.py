@@ -126,6 +126,10 @@ class SQLiteBackend:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._sql = queries("sqlite")
+        # name -> its SQL, or the statements of a block (SQLite has no data-modifying CTEs)
+        self._plans: dict[str, str | tuple[str, ...]] = {
+            name: tuple(parts) if len(parts := split_script(sql)) > 1 else sql for name, sql in self._sql.items()
+        }
         self._busy = settings.sqlite_busy_timeout
         url = settings.url
         self.path = url.path
@@ -188,11 +192,35 @@ class SQLiteBackend:
 
     def _run(self, conn: sqlite3.Connection, step: Step) -> Result:
         if isinstance(step, Query):
-            cur = conn.execute(self._named(step.name), step.params or {})
-            return Result(cur.fetchall(), cur.rowcount)
+            plan = self._plans.get(step.name)
+            if plan.__class__ is str:
+                cur = conn.execute(plan, step.params or {})
+                return Result(cur.fetchall(), cur.rowcount)
+            if plan is None:
+                self._named(step.name)  # raises the clear error
+            return self._run_block(conn, plan, step.params or {})  # type: ignore[arg-type]
         for statement in split_script(step.text or self._named(step.name)):
             conn.execute(statement)
         return Result([], -1)
+
+    def _run_block(self, conn: sqlite3.Connection, block: tuple[str, ...], params: Any) -> Result:
+        """A named query of several statements (SQLite has no data-modifying CTEs): all run in one
+        write transaction, their own unless one is open, and the last one's rows are the result."""
+        own = not conn.in_transaction
+        if own:
+            conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in block[:-1]:
+                conn.execute(statement, params)
+            cur = conn.execute(block[-1], params)
+            result = Result(cur.fetchall(), cur.rowcount)
+            if own:
+                conn.execute("COMMIT")
+        except BaseException:
+            if own and conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return result
 
     def _release(self, conn: sqlite3.Connection, changes_before: int) -> None:
         """Return ``conn`` to the pool; on memory://, wake listeners if it wrote anything."""
@@ -202,6 +230,13 @@ class SQLiteBackend:
 
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
         if tx is None:
+            try:  # the common case, without setting up the retry loop
+                return self._attempt(make, atomic)
+            except sqlite3.OperationalError as exc:
+                if not _is_busy(exc):
+                    raise _translate(exc, self.path) from exc
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
             return self._retrying(partial(self._attempt, make, atomic))
         if not atomic:
             return self._guard(lambda: drive(make(), partial(self._run, tx.conn)))

@@ -44,9 +44,16 @@ SELECT 'extension ' || w.name,
        CASE WHEN e.name IS NULL THEN 'warn' ELSE 'ok' END, w.hint
 FROM (VALUES ('pg_trgm', 'fuzzy search needs it (postgresql-contrib)')) AS w(name, hint)
 LEFT JOIN pg_available_extensions e ON e.name = w.name
+UNION ALL
+SELECT 'oldest open write transaction',
+       CASE WHEN count(*) = 0 THEN 'none'
+            ELSE round(extract(epoch FROM clock_timestamp() - min(xact_start)))::text || ' s' END,
+       CASE WHEN extract(epoch FROM clock_timestamp() - min(xact_start)) > 60 THEN 'warn' ELSE 'ok' END,
+       'events of newer transactions reach subscribers only after it ends (docs/events.md)'
+FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()
 
 -- name: schema_snapshot
--- Every column, index and constraint of the roost schema, spelled as the server prints them.
+-- Every column, index, constraint, function and trigger of the roost schema, spelled as the server prints them.
 SELECT 'column' AS kind, table_name::text AS tbl, column_name::text AS item,
        data_type || CASE WHEN is_nullable = 'NO' THEN ' not null' ELSE '' END
                  || coalesce(' default ' || column_default, '') AS detail
@@ -57,4 +64,11 @@ UNION ALL
 SELECT 'constraint', c.relname::text, k.conname::text, pg_get_constraintdef(k.oid)
 FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = 'roost'
+UNION ALL
+SELECT 'function', p.proname::text, pg_get_function_identity_arguments(p.oid), md5(pg_get_functiondef(p.oid))
+FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace WHERE n.nspname = 'roost'
+UNION ALL
+SELECT 'trigger', c.relname::text, t.tgname::text, pg_get_triggerdef(t.oid)
+FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'roost' AND NOT t.tgisinternal
 ORDER BY 1, 2, 3

@@ -4,3 +4,372 @@ CREATE TABLE roost.projects (
     name text PRIMARY KEY,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+
+-- Fencing tokens come from one sequence: drawn while the lock row is locked, so each name's tokens
+-- only grow, and a lock re-created after cleanup can never repeat one.
+CREATE SEQUENCE roost.lock_tokens;
+
+-- value is JSON text; NULL marks a cleared signal, kept until cleanup so its version never repeats.
+CREATE TABLE roost.signals (
+    project text NOT NULL,
+    key text NOT NULL,
+    value text,
+    version bigint NOT NULL,
+    critical boolean NOT NULL DEFAULT false,
+    expires_at timestamptz,
+    updated_at timestamptz NOT NULL,
+    updated_by text NOT NULL,
+    PRIMARY KEY (project, key)
+) WITH (fillfactor = 80);
+
+-- One row per lock name, the only arbiter of who may hold it. token is the last fencing token
+-- issued; epoch is the first token of the current holding, so any token below it is lost.
+CREATE TABLE roost.locks (
+    project text NOT NULL,
+    name text NOT NULL,
+    token bigint NOT NULL,
+    epoch bigint NOT NULL,
+    mode text NOT NULL CHECK (mode IN ('exclusive', 'shared')),
+    holders integer NOT NULL,
+    expires_at timestamptz NOT NULL,
+    changed_at timestamptz NOT NULL,
+    PRIMARY KEY (project, name)
+) WITH (fillfactor = 70);
+
+-- Who holds what: bookkeeping for listing, renewal and release_all, guarded by the lock row.
+CREATE TABLE roost.lock_holders (
+    project text NOT NULL,
+    name text NOT NULL,
+    token bigint NOT NULL,
+    owner text NOT NULL,
+    mode text NOT NULL,
+    acquired_at timestamptz NOT NULL,
+    expires_at timestamptz NOT NULL,
+    PRIMARY KEY (project, name, token)
+) WITH (fillfactor = 80);
+CREATE INDEX lock_holders_owner ON roost.lock_holders (project, owner);
+
+CREATE TABLE roost.agents (
+    project text NOT NULL,
+    name text NOT NULL,
+    kind text NOT NULL,
+    command text,
+    capabilities text NOT NULL,
+    max_concurrent integer NOT NULL,
+    metadata text NOT NULL,
+    status text NOT NULL,
+    registered_at timestamptz NOT NULL,
+    heartbeat_at timestamptz NOT NULL,
+    PRIMARY KEY (project, name)
+);
+
+-- Privileged actions (force release, writes to protected signals): who did what, when.
+CREATE TABLE roost.audit_log (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project text NOT NULL,
+    at timestamptz NOT NULL DEFAULT now(),
+    actor text NOT NULL,
+    action text NOT NULL,
+    subject text NOT NULL,
+    detail text NOT NULL
+);
+CREATE INDEX audit_log_project ON roost.audit_log (project, id);
+
+-- Lease tokens for claimed tasks, drawn while the task row is locked.
+CREATE SEQUENCE roost.task_tokens;
+
+-- status: pending, running, failed (waiting to be retried), done, dead, cancelled.
+-- blocked_by counts dependencies not yet done; a task is claimable only at 0.
+CREATE TABLE roost.tasks (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    project text NOT NULL,
+    queue text NOT NULL,
+    kind text NOT NULL,
+    payload text NOT NULL,
+    target text,
+    capability text,
+    priority integer NOT NULL,
+    status text NOT NULL CHECK (status IN ('pending', 'running', 'failed', 'done', 'dead', 'cancelled')),
+    run_after timestamptz NOT NULL,
+    max_attempts integer NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    timeout double precision,
+    idempotency_key text,
+    blocked_by integer NOT NULL DEFAULT 0,
+    token bigint,
+    claimed_by text,
+    claimed_host text,
+    claimed_pid integer,
+    claimed_at timestamptz,
+    lease double precision,
+    lease_expires_at timestamptz,
+    result text,
+    error text,
+    created_at timestamptz NOT NULL,
+    updated_at timestamptz NOT NULL,
+    finished_at timestamptz
+) WITH (fillfactor = 80);
+CREATE INDEX tasks_ready ON roost.tasks (project, priority DESC, id)
+    WHERE status IN ('pending', 'failed') AND blocked_by = 0;
+CREATE INDEX tasks_leases ON roost.tasks (lease_expires_at) WHERE status = 'running';
+CREATE UNIQUE INDEX tasks_token ON roost.tasks (token);
+CREATE UNIQUE INDEX tasks_idempotency ON roost.tasks (project, idempotency_key) WHERE idempotency_key IS NOT NULL;
+CREATE INDEX tasks_status ON roost.tasks (project, status, queue);
+
+CREATE TABLE roost.task_deps (
+    task_id bigint NOT NULL REFERENCES roost.tasks (id) ON DELETE CASCADE,
+    depends_on bigint NOT NULL REFERENCES roost.tasks (id) ON DELETE CASCADE,
+    PRIMARY KEY (task_id, depends_on)
+);
+CREATE INDEX task_deps_depends_on ON roost.task_deps (depends_on);
+
+-- One row per claim: who, when, and how it ended (done, failed, released, expired, cancelled).
+CREATE TABLE roost.task_runs (
+    token bigint PRIMARY KEY,
+    task_id bigint NOT NULL REFERENCES roost.tasks (id) ON DELETE CASCADE,
+    agent text NOT NULL,
+    host text NOT NULL,
+    pid integer NOT NULL,
+    claimed_at timestamptz NOT NULL,
+    ended_at timestamptz,
+    outcome text,
+    error text
+);
+CREATE INDEX task_runs_task ON roost.task_runs (task_id);
+
+-- The hottest queue statements as functions whose plans are cached (see migration 0004).
+CREATE FUNCTION roost.task_claim(p_project text, p_queues text[], p_agent text, p_capabilities text[], p_n integer,
+                                 p_lease double precision, p_host text, p_pid integer)
+RETURNS TABLE (id bigint, token bigint, queue text, kind text, payload text, priority integer, attempts integer,
+               max_attempts integer, lease_expires_at double precision)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+WITH doomed AS (
+    SELECT id FROM roost.tasks
+    WHERE status = 'running' AND lease_expires_at <= clock_timestamp() AND attempts >= max_attempts
+      AND project = p_project
+    FOR UPDATE SKIP LOCKED
+), died AS (
+    UPDATE roost.tasks t SET status = 'dead', error = 'lease expired', lease_expires_at = NULL,
+        finished_at = clock_timestamp(), updated_at = clock_timestamp()
+    FROM doomed WHERE t.id = doomed.id
+    RETURNING t.token
+), died_runs AS (
+    UPDATE roost.task_runs r SET outcome = 'expired', ended_at = clock_timestamp(), error = 'lease expired'
+    FROM died WHERE r.token = died.token
+), fresh AS (
+    SELECT id, priority, token FROM roost.tasks
+    WHERE project = p_project AND status IN ('pending', 'failed') AND blocked_by = 0
+      AND run_after <= clock_timestamp() AND queue = ANY(p_queues)
+      AND (target IS NULL OR target = p_agent)
+      AND (capability IS NULL OR capability = ANY(p_capabilities))
+    ORDER BY priority DESC, id
+    LIMIT p_n
+    FOR UPDATE SKIP LOCKED
+), stale AS (
+    SELECT id, priority, token FROM roost.tasks
+    WHERE status = 'running' AND lease_expires_at <= clock_timestamp() AND attempts < max_attempts
+      AND project = p_project AND queue = ANY(p_queues)
+      AND (target IS NULL OR target = p_agent)
+      AND (capability IS NULL OR capability = ANY(p_capabilities))
+    ORDER BY priority DESC, id
+    LIMIT p_n
+    FOR UPDATE SKIP LOCKED
+), ready AS (
+    SELECT id, token AS old_token FROM (SELECT * FROM fresh UNION ALL SELECT * FROM stale) AS both_kinds
+    ORDER BY priority DESC, id
+    LIMIT p_n
+), claimed AS (
+    UPDATE roost.tasks t SET
+        status = 'running', token = nextval('roost.task_tokens'), attempts = t.attempts + 1,
+        claimed_by = p_agent, claimed_host = p_host, claimed_pid = p_pid, claimed_at = clock_timestamp(),
+        lease = p_lease,
+        lease_expires_at = clock_timestamp() + least(p_lease, coalesce(t.timeout, p_lease)) * interval '1 second',
+        updated_at = clock_timestamp()
+    FROM ready WHERE t.id = ready.id
+    RETURNING t.*, ready.old_token
+), old_runs AS (
+    UPDATE roost.task_runs r SET outcome = 'expired', ended_at = clock_timestamp(), error = 'lease expired'
+    FROM claimed WHERE r.token = claimed.old_token AND r.outcome IS NULL
+), runs AS (
+    INSERT INTO roost.task_runs (token, task_id, agent, host, pid, claimed_at)
+    SELECT token, id, claimed_by, claimed_host, claimed_pid, claimed_at FROM claimed
+)
+SELECT id, token, queue, kind, payload, priority, attempts, max_attempts,
+       extract(epoch FROM lease_expires_at)::float8
+FROM claimed ORDER BY priority DESC, id;
+END
+$$;
+
+CREATE FUNCTION roost.task_complete(p_token bigint, p_result text)
+RETURNS TABLE (id bigint)
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+#variable_conflict use_column
+BEGIN
+RETURN QUERY
+WITH done AS (
+    UPDATE roost.tasks SET status = 'done', result = p_result, error = NULL, lease_expires_at = NULL,
+        finished_at = clock_timestamp(), updated_at = clock_timestamp()
+    WHERE token = p_token AND status = 'running'
+    RETURNING id, token
+), unblocked AS (
+    UPDATE roost.tasks t SET blocked_by = t.blocked_by - 1, updated_at = clock_timestamp()
+    FROM roost.task_deps d, done
+    WHERE d.depends_on = done.id AND t.id = d.task_id
+), run AS (
+    UPDATE roost.task_runs r SET outcome = 'done', ended_at = clock_timestamp() FROM done WHERE r.token = done.token
+)
+SELECT id FROM done;
+END
+$$;
+
+-- The event log, durable consumers and the built-in events (see migration 0005).
+CREATE TABLE roost.events (
+    position bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    txid xid8 NOT NULL DEFAULT pg_current_xact_id(),
+    project text NOT NULL,
+    topic text NOT NULL,
+    payload text NOT NULL,
+    refs jsonb NOT NULL DEFAULT '{}',
+    dedupe_key text,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX events_order ON roost.events (project, txid, position);
+CREATE INDEX events_created ON roost.events (created_at);
+CREATE UNIQUE INDEX events_dedupe ON roost.events (project, dedupe_key) WHERE dedupe_key IS NOT NULL;
+
+CREATE TABLE roost.event_consumers (
+    project text NOT NULL,
+    name text NOT NULL,
+    txid xid8 NOT NULL,
+    position bigint NOT NULL,
+    updated_at timestamptz NOT NULL,
+    PRIMARY KEY (project, name)
+);
+
+CREATE FUNCTION roost.events_notify() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('roost_events', '');
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER events_notify AFTER INSERT ON roost.events FOR EACH STATEMENT EXECUTE FUNCTION roost.events_notify();
+
+CREATE FUNCTION roost.task_events() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    event_topic text;
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'task.enqueued',
+            (json_build_object('id', NEW.id, 'kind', NEW.kind, 'queue', NEW.queue, 'priority', NEW.priority))::text,
+            jsonb_strip_nulls(jsonb_build_object('task', NEW.id, 'queue', NEW.queue)));
+        RETURN NULL;
+    END IF;
+    IF OLD.status = 'running' AND NEW.status = 'running' AND OLD.token IS DISTINCT FROM NEW.token THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'task.expired',
+            (json_build_object('id', NEW.id, 'kind', NEW.kind, 'token', OLD.token, 'agent', OLD.claimed_by))::text,
+            jsonb_strip_nulls(jsonb_build_object('task', NEW.id, 'agent', OLD.claimed_by, 'queue', NEW.queue)));
+    END IF;
+    IF NEW.status = 'running' AND (OLD.status <> 'running' OR OLD.token IS DISTINCT FROM NEW.token) THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'task.claimed',
+            (json_build_object('id', NEW.id, 'kind', NEW.kind, 'token', NEW.token, 'attempt', NEW.attempts,
+                               'agent', NEW.claimed_by))::text,
+            jsonb_strip_nulls(jsonb_build_object('task', NEW.id, 'agent', NEW.claimed_by, 'queue', NEW.queue)));
+        RETURN NULL;
+    END IF;
+    IF NEW.status = OLD.status THEN
+        RETURN NULL;
+    END IF;
+    event_topic := CASE NEW.status
+        WHEN 'done' THEN 'task.completed'
+        WHEN 'failed' THEN 'task.failed'
+        WHEN 'dead' THEN 'task.dead'
+        WHEN 'cancelled' THEN 'task.cancelled'
+        WHEN 'pending' THEN CASE WHEN NEW.error = 'lease expired' THEN 'task.expired' ELSE 'task.released' END
+    END;
+    INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, event_topic,
+        (json_strip_nulls(json_build_object('id', NEW.id, 'kind', NEW.kind, 'token', OLD.token, 'attempt',
+                                           NEW.attempts, 'agent', OLD.claimed_by, 'error', NEW.error)))::text,
+        jsonb_strip_nulls(jsonb_build_object('task', NEW.id, 'agent', OLD.claimed_by, 'queue', NEW.queue)));
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER tasks_inserted AFTER INSERT ON roost.tasks FOR EACH ROW EXECUTE FUNCTION roost.task_events();
+CREATE TRIGGER tasks_changed AFTER UPDATE OF status, token ON roost.tasks FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.token IS DISTINCT FROM NEW.token)
+    EXECUTE FUNCTION roost.task_events();
+
+CREATE FUNCTION roost.signal_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.value IS NULL THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'signal.cleared',
+            (json_build_object('key', NEW.key, 'version', NEW.version, 'by', NEW.updated_by))::text,
+            jsonb_strip_nulls(jsonb_build_object('key', NEW.key)));
+    ELSE
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'signal.set',
+            (json_build_object('key', NEW.key, 'version', NEW.version, 'value', NEW.value::json,
+                               'by', NEW.updated_by))::text,
+            jsonb_strip_nulls(jsonb_build_object('key', NEW.key)));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER signals_written AFTER INSERT OR UPDATE OF value, version ON roost.signals FOR EACH ROW
+    EXECUTE FUNCTION roost.signal_events();
+
+CREATE FUNCTION roost.lock_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'lock_holders' THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'lock.acquired',
+            (json_build_object('name', NEW.name, 'owner', NEW.owner, 'token', NEW.token, 'mode', NEW.mode))::text,
+            jsonb_strip_nulls(jsonb_build_object('lock', NEW.name, 'agent', NEW.owner)));
+    ELSIF NEW.holders = 0 THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'lock.force_released',
+            (json_build_object('name', NEW.name, 'epoch', NEW.epoch))::text,
+            jsonb_strip_nulls(jsonb_build_object('lock', NEW.name)));
+    ELSIF OLD.holders > 0 THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'lock.taken_over',
+            (json_build_object('name', NEW.name, 'token', NEW.token, 'previous_epoch', OLD.epoch))::text,
+            jsonb_strip_nulls(jsonb_build_object('lock', NEW.name)));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER lock_holders_inserted AFTER INSERT ON roost.lock_holders FOR EACH ROW
+    EXECUTE FUNCTION roost.lock_events();
+CREATE TRIGGER locks_epoch_changed AFTER UPDATE OF epoch ON roost.locks FOR EACH ROW
+    WHEN (OLD.epoch <> NEW.epoch AND (NEW.holders = 0 OR OLD.holders > 0))
+    EXECUTE FUNCTION roost.lock_events();
+
+CREATE FUNCTION roost.agent_events() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'agent.online',
+            (json_build_object('name', NEW.name, 'kind', NEW.kind, 'status', NEW.status))::text,
+            jsonb_strip_nulls(jsonb_build_object('agent', NEW.name)));
+    ELSIF TG_OP = 'DELETE' THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (OLD.project, 'agent.offline',
+            (json_build_object('name', OLD.name, 'reason', 'deregistered'))::text,
+            jsonb_strip_nulls(jsonb_build_object('agent', OLD.name)));
+    ELSIF NEW.status = 'offline' THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'agent.offline',
+            (json_build_object('name', NEW.name, 'reason', 'silent', 'previous', OLD.status))::text,
+            jsonb_strip_nulls(jsonb_build_object('agent', NEW.name)));
+    ELSIF OLD.status = 'offline' THEN
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'agent.online',
+            (json_build_object('name', NEW.name, 'kind', NEW.kind, 'status', NEW.status))::text,
+            jsonb_strip_nulls(jsonb_build_object('agent', NEW.name)));
+    ELSE
+        INSERT INTO roost.events (project, topic, payload, refs) VALUES (NEW.project, 'agent.status',
+            (json_build_object('name', NEW.name, 'status', NEW.status, 'previous', OLD.status))::text,
+            jsonb_strip_nulls(jsonb_build_object('agent', NEW.name)));
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER agents_inserted AFTER INSERT OR DELETE ON roost.agents FOR EACH ROW
+    EXECUTE FUNCTION roost.agent_events();
+CREATE TRIGGER agents_status AFTER UPDATE OF status ON roost.agents FOR EACH ROW
+    WHEN (OLD.status IS DISTINCT FROM NEW.status) EXECUTE FUNCTION roost.agent_events();

@@ -51,7 +51,7 @@ SELECT 'integrity', quick_check, CASE quick_check WHEN 'ok' THEN 'ok' ELSE 'fail
 FROM pragma_quick_check() LIMIT 9
 
 -- name: schema_snapshot
--- Every column, index and foreign key, in a form that ignores how the DDL was spelled.
+-- Every column, index, foreign key and trigger, in a form that ignores how the DDL was spelled.
 SELECT 'column' AS kind, m.name AS tbl, p.name AS item,
        p.type || CASE WHEN p."notnull" THEN ' not null' ELSE '' END
               || coalesce(' default ' || p.dflt_value, '') || CASE WHEN p.pk > 0 THEN ' pk' || p.pk ELSE '' END AS detail
@@ -71,4 +71,6 @@ SELECT 'foreign key', m.name, fk."from",
        fk."table" || '(' || coalesce(fk."to", '') || ') on delete ' || fk.on_delete
 FROM sqlite_master m JOIN pragma_foreign_key_list(m.name) fk
 WHERE m.type = 'table'
+UNION ALL
+SELECT 'trigger', tbl_name, name, sql FROM sqlite_master WHERE type = 'trigger'
 ORDER BY 1, 2, 3

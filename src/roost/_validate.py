@@ -1,0 +1,113 @@
+"""Checks at the public boundary: every name, duration and JSON value is refused here, with a message
+naming the argument, before any statement runs. The limits are documented in docs/coordination.md.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import socket
+from typing import Any
+
+from roost.errors import InvalidArgument
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+# Lengths in characters; JSON sizes in UTF-8 bytes.
+SIGNAL_KEY_MAX = 256
+LOCK_NAME_MAX = 512
+OWNER_MAX = 256
+AGENT_NAME_MAX = 128
+LABEL_MAX = 64
+COMMAND_MAX = 4096
+JSON_MAX_BYTES = 64 * 1024
+
+
+def name(value: object, what: str, max_len: int) -> str:
+    """A key, lock name, owner or label: 1..max_len characters, no control characters, no
+    surrounding whitespace, valid Unicode (PostgreSQL text cannot hold NUL or lone surrogates)."""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{what} must be a string, not {type(value).__name__}")
+    if not value:
+        raise InvalidArgument(f"{what} must not be empty")
+    if len(value) > max_len:
+        raise InvalidArgument(f"{what} is {len(value)} characters long; the limit is {max_len}")
+    if _CONTROL.search(value):
+        raise InvalidArgument(f"{what} {_show(value)} contains a control character")
+    if value != value.strip():
+        raise InvalidArgument(f"{what} {_show(value)} must not start or end with whitespace")
+    _encodable(value, what)
+    return value
+
+
+def prefix(value: object, what: str, max_len: int) -> str:
+    """A prefix for listing: like :func:`name`, but may be empty."""
+    if value == "":
+        return ""
+    if not isinstance(value, str):
+        raise InvalidArgument(f"{what} must be a string, not {type(value).__name__}")
+    if len(value) > max_len or _CONTROL.search(value):
+        raise InvalidArgument(f"{what} {_show(value)} is not a valid prefix")
+    _encodable(value, what)
+    return value
+
+
+def seconds(value: object, what: str, low: float, high: float) -> float:
+    """A duration in seconds within [low, high]; booleans, NaN and infinities are refused."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise InvalidArgument(f"{what} must be a number of seconds, not {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number) or number < low or number > high:
+        raise InvalidArgument(f"{what} = {value!r} is out of range: allowed from {low:g} to {high:g} seconds")
+    return number
+
+
+def integer(value: object, what: str, low: int, high: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgument(f"{what} must be a whole number, not {type(value).__name__}")
+    if not low <= value <= high:
+        raise InvalidArgument(f"{what} = {value} is out of range: allowed from {low} to {high}")
+    return value
+
+
+def to_json(value: Any, what: str, max_bytes: int = JSON_MAX_BYTES) -> str:
+    """Encode ``value`` as compact JSON text, refusing what JSON cannot carry and what is too big."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise InvalidArgument(f"{what} cannot be stored as JSON: {exc}") from None
+    size = len(_encodable(text, what))
+    if size > max_bytes:
+        raise InvalidArgument(f"{what} is {size:,} bytes as JSON; the limit is {max_bytes:,}")
+    return text
+
+
+def parse_json(text: str, what: str) -> Any:
+    """Parse JSON given by a person (the CLI), naming what was wrong with it."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InvalidArgument(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+
+
+def default_owner() -> str:
+    """``ROOST_AGENT`` if set, else ``host:pid`` of this process."""
+    return os.environ.get("ROOST_AGENT") or f"{socket.gethostname()}:{os.getpid()}"
+
+
+def owner(value: str | None) -> str:
+    return name(default_owner() if value is None else value, "owner", OWNER_MAX)
+
+
+def _encodable(value: str, what: str) -> bytes:
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidArgument(f"{what} is not valid Unicode (it holds a lone surrogate)") from None
+
+
+def _show(value: str) -> str:
+    shown = repr(value)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

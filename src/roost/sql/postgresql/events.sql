@@ -1,0 +1,81 @@
+-- The event log for PostgreSQL. Readers go in (txid, position) order and stop at the oldest
+-- transaction still running (pg_snapshot_xmin): an event that becomes visible later always sorts
+-- after what was read. See migration 0005.
+
+-- name: event_insert
+INSERT INTO roost.events (project, topic, payload, refs, dedupe_key)
+VALUES (%(project)s, %(topic)s, %(payload)s, %(refs)s::jsonb, %(dedupe_key)s)
+ON CONFLICT (project, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
+RETURNING txid::text::bigint, position, topic, payload, refs::text, dedupe_key,
+          extract(epoch FROM created_at)::float8
+
+-- name: event_by_dedupe_key
+SELECT txid::text::bigint, position, topic, payload, refs::text, dedupe_key, extract(epoch FROM created_at)::float8
+FROM roost.events WHERE project = %(project)s AND dedupe_key = %(dedupe_key)s
+
+-- name: event_page
+-- The next events after the cursor that no still-running transaction can precede.
+SELECT txid::text::bigint, position, topic, payload, refs::text, dedupe_key, extract(epoch FROM created_at)::float8
+FROM roost.events
+WHERE project = %(project)s
+  AND (txid, position) > (%(txid)s::text::xid8, %(position)s::bigint)
+  AND txid < pg_snapshot_xmin(pg_current_snapshot())
+  AND (%(any_topic)s OR topic = ANY(%(topics)s::text[])
+       OR EXISTS (SELECT 1 FROM unnest(%(prefixes)s::text[]) AS p WHERE left(topic, length(p)) = p))
+  AND refs @> %(refs)s::jsonb
+  AND (%(since)s::float8 IS NULL OR created_at >= to_timestamp(%(since)s::float8))
+  AND (%(until)s::float8 IS NULL OR created_at < to_timestamp(%(until)s::float8))
+ORDER BY txid, position
+LIMIT %(limit)s
+
+-- name: event_head
+-- The cursor of the newest event that is safe to read: "now" for a new subscription.
+SELECT txid::text::bigint, position FROM roost.events
+WHERE project = %(project)s AND txid < pg_snapshot_xmin(pg_current_snapshot())
+ORDER BY txid DESC, position DESC
+LIMIT 1
+
+-- name: event_exists
+SELECT 1 FROM roost.events WHERE project = %(project)s AND position = %(position)s AND txid = %(txid)s::text::xid8
+
+-- name: event_cleanup
+-- Never the newest event of the database (SQLite needs that to never reuse a position; the same
+-- rule here keeps the two backends alike).
+DELETE FROM roost.events
+WHERE project = %(project)s AND created_at <= clock_timestamp() - %(age)s::float8 * interval '1 second'
+  AND position < (SELECT max(position) FROM roost.events)
+
+-- name: consumer_get
+SELECT txid::text::bigint, position FROM roost.event_consumers WHERE project = %(project)s AND name = %(name)s
+
+-- name: consumer_set
+INSERT INTO roost.event_consumers (project, name, txid, position, updated_at)
+VALUES (%(project)s, %(name)s, %(txid)s::text::xid8, %(position)s, clock_timestamp())
+ON CONFLICT (project, name) DO UPDATE SET txid = excluded.txid, position = excluded.position,
+    updated_at = excluded.updated_at
+
+-- name: consumer_delete
+DELETE FROM roost.event_consumers WHERE project = %(project)s AND name = %(name)s RETURNING name
+
+-- name: event_latest
+-- The newest matching events that are safe to read, oldest first.
+SELECT * FROM (
+    SELECT txid::text::bigint AS t, position, topic, payload, refs::text, dedupe_key,
+           extract(epoch FROM created_at)::float8
+    FROM roost.events
+    WHERE project = %(project)s AND txid < pg_snapshot_xmin(pg_current_snapshot())
+      AND (%(any_topic)s OR topic = ANY(%(topics)s::text[])
+           OR EXISTS (SELECT 1 FROM unnest(%(prefixes)s::text[]) AS p WHERE left(topic, length(p)) = p))
+      AND refs @> %(refs)s::jsonb
+    ORDER BY txid DESC, position DESC
+    LIMIT %(limit)s
+) AS newest
+ORDER BY t, position
+
+-- name: event_insert_many
+-- A batch without dedupe keys in one statement; rows are inserted (and numbered) in the given order.
+INSERT INTO roost.events (project, topic, payload, refs)
+SELECT %(project)s, r.topic, r.payload, r.refs::jsonb
+FROM json_to_recordset(%(rows)s::json) AS r(i integer, topic text, payload text, refs text)
+ORDER BY r.i
+RETURNING txid::text::bigint, position, topic, payload, refs::text, dedupe_key, extract(epoch FROM created_at)::float8

@@ -1,0 +1,487 @@
+"""The task queue: priorities, dependencies, atomic claims with leases, heartbeats and retries.
+
+A claim is one statement. It first reclaims expired leases (so no reaper process is needed), then
+takes ready tasks with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, or inside ``BEGIN IMMEDIATE`` on
+SQLite. Every claim draws a new lease token. ``heartbeat``, ``complete``, ``fail`` and ``release``
+act only while the token is the task's current one and the task is running, so a worker whose
+lease was reclaimed is refused with :class:`LeaseLost`, and no task is completed twice.
+Details: docs/tasks.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from roost import _validate as v
+from roost import errors
+from roost._op import Op, Query, atomic, repeatable, to_datetime
+
+if TYPE_CHECKING:
+    from roost.store import Store
+
+PRIORITY_MIN, PRIORITY_MAX = -1000, 1000
+ATTEMPTS_MAX = 100
+LEASE_MIN, LEASE_MAX = 1.0, 86400.0
+TIMEOUT_MAX = 7 * 86400.0
+DELAY_MAX = 365 * 86400.0
+CLAIM_MAX = 1000
+DEPS_MAX = 1000
+BATCH_MAX = 10_000
+PAYLOAD_MAX_BYTES = 1024 * 1024
+ERROR_MAX = 10_000
+STATUSES = ("pending", "running", "failed", "done", "dead", "cancelled")
+
+
+@dataclass(slots=True)
+class Task:
+    id: int
+    queue: str
+    kind: str
+    payload: Any
+    target: str | None
+    capability: str | None
+    priority: int
+    status: str
+    run_after: datetime
+    max_attempts: int
+    attempts: int
+    timeout: float | None
+    idempotency_key: str | None
+    blocked_by: int
+    token: int | None
+    claimed_by: str | None
+    claimed_host: str | None
+    claimed_pid: int | None
+    claimed_at: datetime | None
+    lease_expires_at: datetime | None
+    result: Any
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    depends_on: list[int] | None
+    """The ids this task waits for (filled by ``get``; None in listings)."""
+
+
+@dataclass(slots=True)
+class Claim:
+    """A claimed task. Pass ``token`` to heartbeat, complete, fail or release it."""
+
+    id: int
+    token: int
+    queue: str
+    kind: str
+    payload: Any
+    priority: int
+    attempts: int
+    max_attempts: int
+    lease_expires_at: datetime
+
+
+@dataclass(slots=True)
+class TaskRun:
+    """One claim of a task: who, when, and how it ended (None while it runs)."""
+
+    token: int
+    agent: str
+    host: str
+    pid: int
+    claimed_at: datetime
+    ended_at: datetime | None
+    outcome: str | None
+    error: str | None
+
+
+@dataclass(slots=True)
+class QueueStats:
+    queue: str
+    pending: int
+    ready: int
+    running: int
+    done: int
+    failed: int
+    dead: int
+    cancelled: int
+
+
+@dataclass
+class TaskSpec:
+    """One task for :meth:`Tasks.enqueue_many`. ``ref`` names it so later specs of the same batch
+    can list it in ``depends_on``, next to the ids of tasks already stored."""
+
+    kind: str
+    payload: Any = None
+    queue: str = "default"
+    target: str | None = None
+    capability: str | None = None
+    priority: int = 0
+    run_after: datetime | float | None = None
+    max_attempts: int = 3
+    timeout: float | None = None
+    depends_on: Sequence[int | str] = ()
+    idempotency_key: str | None = None
+    ref: str | None = None
+
+
+
+def _when(epoch: float | None) -> datetime | None:
+    return None if epoch is None else to_datetime(epoch)
+
+
+def _json(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _task(row: tuple[Any, ...]) -> Task:
+    (id_, queue, kind, payload, target, capability, priority, status, run_after, max_attempts, attempts, timeout,
+     key, blocked_by, token, claimed_by, host, pid, claimed_at, expires, result, error, created, finished, deps) = row
+    return Task(int(id_), queue, kind, _json(payload), target, capability, int(priority), status,
+                to_datetime(run_after), int(max_attempts), int(attempts), timeout, key, int(blocked_by),
+                None if token is None else int(token), claimed_by, host, pid, _when(claimed_at), _when(expires),
+                _json(result), error, to_datetime(created), _when(finished),
+                None if deps is None else [int(d) for d in json.loads(deps)])
+
+
+# --- operations ------------------------------------------------------------------------------------
+
+
+@atomic
+def enqueue(project: str, rows: list[dict[str, Any]]) -> Op[list[int]]:
+    """Insert ``rows`` (already validated and in dependency order) in one transaction."""
+    ids: list[int] = []
+    local: dict[str, int] = {}
+    for row in rows:
+        deps = [local[d] if isinstance(d, str) else d for d in row.pop("depends_on")]
+        ref = row.pop("ref")
+        blocked = 0
+        if deps:
+            found = dict((yield Query("task_states", {"project": project, "ids": json.dumps(deps)})).rows)
+            for dep in deps:
+                state = found.get(dep)
+                if state is None:
+                    raise errors.InvalidArgument(f"task {row['kind']!r} depends on task {dep}, which does not exist")
+                if state in ("dead", "cancelled"):
+                    raise errors.InvalidArgument(
+                        f"task {row['kind']!r} depends on task {dep}, which is {state} and will never be done")
+            blocked = sum(1 for dep in set(deps) if found[dep] != "done")
+        new_id = (yield Query("task_insert", {"project": project, **row, "blocked_by": blocked})).scalar()
+        if new_id is None:  # the idempotency key was used before: that task stands for this one
+            new_id = (yield Query("task_by_idempotency", {"project": project,
+                                                          "idempotency_key": row["idempotency_key"]})).scalar()
+        elif deps:
+            yield Query("task_deps_insert", {"task_id": new_id, "ids": json.dumps(sorted(set(deps)))})
+        ids.append(int(new_id))
+        if ref is not None:
+            local[ref] = int(new_id)
+    return ids
+
+
+@repeatable
+def claim(params: dict[str, Any]) -> Op[list[Claim]]:
+    rows = (yield Query("task_claim", params)).rows
+    if not rows:  # an idle claimer does the housekeeping: dependents of dead tasks are cancelled
+        yield Query("task_cascade", {"project": params["project"]})
+    return [Claim(int(i), int(t), q, k, _json(p), int(pr), int(a), int(m), to_datetime(e))
+            for i, t, q, k, p, pr, a, m, e in rows]
+
+
+def single(query: str, params: dict[str, Any]) -> Op[tuple[Any, ...] | None]:
+    return (yield Query(query, params)).one()
+
+
+@repeatable
+def lookup(query: str, params: dict[str, Any]) -> Op[tuple[Any, ...] | None]:
+    """``single`` for reads and heartbeats, which may run again after a lost connection."""
+    return (yield Query(query, params)).one()
+
+
+@atomic
+def finish(query: str, params: dict[str, Any], project: str) -> Op[tuple[Any, ...] | None]:
+    """fail or cancel, and cancel what can now never run, in one transaction."""
+    row = (yield Query(query, params)).one()
+    if row is not None and (query == "task_cancel" or row[1] == "dead"):
+        yield Query("task_cascade", {"project": project})
+    return row
+
+
+@repeatable
+def rows(query: str, params: dict[str, Any]) -> Op[list[tuple[Any, ...]]]:
+    return list((yield Query(query, params)).rows)
+
+
+# --- the facade ------------------------------------------------------------------------------------
+
+
+class Tasks:
+    """``store.tasks``: see the module docstring."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    # -- adding work --------------------------------------------------------------------------
+
+    def enqueue(
+        self,
+        kind: str,
+        payload: Any = None,
+        *,
+        queue: str = "default",
+        target: str | None = None,
+        capability: str | None = None,
+        priority: int = 0,
+        run_after: datetime | float | None = None,
+        max_attempts: int = 3,
+        timeout: float | None = None,
+        depends_on: Sequence[int] = (),
+        idempotency_key: str | None = None,
+    ) -> int:
+        """Add a task and return its id (or, for an ``idempotency_key`` used before, that task's id).
+
+        ``target`` restricts it to one agent, ``capability`` to agents that claim with it.
+        ``priority`` runs from -1000 to 1000, higher first. ``run_after`` is a datetime, or seconds
+        from now. ``timeout`` caps one attempt: heartbeats cannot extend a lease past it.
+        ``depends_on`` lists task ids that must be done first.
+        """
+        spec = TaskSpec(kind, payload, queue, target, capability, priority, run_after, max_attempts, timeout,
+                        depends_on, idempotency_key)
+        return self.enqueue_many([spec])[0]
+
+    def enqueue_many(self, specs: Iterable[TaskSpec | Mapping[str, Any]]) -> list[int]:
+        """Add several tasks in one transaction (all or none); ids in the order given. A spec's
+        ``depends_on`` may name earlier or later specs of the batch by their ``ref``; a cycle is refused."""
+        parsed = [s if isinstance(s, TaskSpec) else _spec(s) for s in specs]
+        if not parsed:
+            return []
+        if len(parsed) > BATCH_MAX:
+            raise errors.InvalidArgument(f"at most {BATCH_MAX:,} tasks per batch, not {len(parsed):,}")
+        for spec in parsed:
+            if isinstance(spec.depends_on, str | bytes) or not isinstance(spec.depends_on, Sequence):
+                raise errors.InvalidArgument("depends_on must be a list of task ids (or refs in a batch)")
+        order = _dependency_order(parsed)
+        rows = [self._row(parsed[i]) for i in order]
+        stored = self._store._execute(enqueue, self._store.project, rows)
+        ids = [0] * len(parsed)
+        for position, index in enumerate(order):
+            ids[index] = stored[position]
+        return ids
+
+    def _row(self, s: TaskSpec) -> dict[str, Any]:
+        if isinstance(s.run_after, datetime):
+            run_at: float | None = s.run_after.timestamp()
+        elif s.run_after is None:
+            run_at = None
+        else:
+            run_at = self._store.now().timestamp() + v.seconds(s.run_after, "run_after", 0, DELAY_MAX)
+        if len(s.depends_on) > DEPS_MAX:
+            raise errors.InvalidArgument(f"a task may depend on at most {DEPS_MAX} tasks")
+        deps = [d if isinstance(d, str) else v.integer(d, "depends_on id", 1, 2**62) for d in s.depends_on]
+        return {
+            "queue": v.name(s.queue, "queue", v.LABEL_MAX),
+            "kind": v.name(s.kind, "kind", 128),
+            "payload": v.to_json(s.payload, "payload", PAYLOAD_MAX_BYTES),
+            "target": None if s.target is None else v.name(s.target, "target", v.AGENT_NAME_MAX),
+            "capability": None if s.capability is None else v.name(s.capability, "capability", v.LABEL_MAX),
+            "priority": v.integer(s.priority, "priority", PRIORITY_MIN, PRIORITY_MAX),
+            "run_at": run_at,
+            "max_attempts": v.integer(s.max_attempts, "max_attempts", 1, ATTEMPTS_MAX),
+            "timeout": None if s.timeout is None else v.seconds(s.timeout, "timeout", LEASE_MIN, TIMEOUT_MAX),
+            "idempotency_key": None if s.idempotency_key is None else v.name(
+                s.idempotency_key, "idempotency_key", v.SIGNAL_KEY_MAX),
+            "depends_on": deps,
+            "ref": s.ref,
+        }
+
+    # -- working ------------------------------------------------------------------------------
+
+    def claim(
+        self,
+        agent: str,
+        *,
+        queues: Sequence[str] = ("default",),
+        capabilities: Sequence[str] = (),
+        n: int = 1,
+        lease: float = 60.0,
+    ) -> list[Claim]:
+        """Claim up to ``n`` ready tasks of ``queues`` for ``agent`` (tasks targeted at it, or at
+        one of ``capabilities``, or at anyone), each leased for ``lease`` seconds."""
+        if isinstance(queues, str) or isinstance(capabilities, str):
+            raise errors.InvalidArgument("queues and capabilities must be lists of names")
+        if not queues:
+            raise errors.InvalidArgument("claim needs at least one queue")
+        params = {
+            "project": self._store.project,
+            "agent": v.name(agent, "agent", v.AGENT_NAME_MAX),
+            "queues": [v.name(q, "queue", v.LABEL_MAX) for q in queues],
+            "capabilities": [v.name(c, "capability", v.LABEL_MAX) for c in capabilities],
+            "n": v.integer(n, "n", 1, CLAIM_MAX),
+            "lease": v.seconds(lease, "lease", LEASE_MIN, LEASE_MAX),
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+        }
+        if self._store.backend == "sqlite":
+            params["queues"], params["capabilities"] = json.dumps(params["queues"]), json.dumps(params["capabilities"])
+        return self._store._execute(claim, params)
+
+    def heartbeat(self, token: int, *, lease: float | None = None) -> datetime:
+        """Extend the lease (by the claim's lease length, or ``lease``); returns the new expiry."""
+        token = _token(token)
+        params = {"token": token, "lease": None if lease is None else v.seconds(lease, "lease", LEASE_MIN, LEASE_MAX)}
+        row = self._store._execute(lookup, "task_heartbeat", params)
+        if row is None:
+            raise self._lost(token, "heartbeat")
+        return to_datetime(row[1])
+
+    def complete(self, token: int, result: Any = None) -> None:
+        """Mark the task done with ``result`` (JSON); its dependents may now run."""
+        token = _token(token)
+        params = {"token": token, "result": v.to_json(result, "result", PAYLOAD_MAX_BYTES)}
+        if self._settle("done", single, "task_complete", params) is None:
+            raise self._lost(token, "complete")
+
+    def fail(self, token: int, error: str, *, retry: bool = True, backoff: float = 1.0) -> str:
+        """Record a failed attempt. With ``retry`` and attempts left, the task runs again after
+        ``backoff`` * 2^(attempt-1) seconds (at most an hour) and this returns ``failed``; otherwise
+        it is ``dead`` and the tasks that depend on it are cancelled."""
+        if not isinstance(error, str):
+            raise errors.InvalidArgument("error must be a string")
+        token = _token(token)
+        params = {"token": token, "error": error[:ERROR_MAX], "retry": bool(retry),
+                  "backoff": v.seconds(backoff, "backoff", 0, 3600)}
+        row = self._settle("failed", finish, "task_fail", params, self._store.project)
+        if row is None:
+            raise self._lost(token, "fail")
+        return str(row[1])
+
+    def release(self, token: int) -> None:
+        """Give the task back unfinished: pending again, and the attempt does not count."""
+        token = _token(token)
+        if self._settle("released", single, "task_release", {"token": token}) is None:
+            raise self._lost(token, "release")
+
+    def cancel(self, task_id: int, reason: str = "cancelled") -> bool:
+        """Cancel a task that has not finished (a running one's worker is refused from then on),
+        and the tasks that depend on it. False if it had already finished."""
+        task_id = v.integer(task_id, "task id", 1, 2**62)
+        params = {"project": self._store.project, "id": task_id, "reason": str(reason)[:ERROR_MAX]}
+        if self._store._execute(finish, "task_cancel", params, self._store.project) is not None:
+            return True
+        if self.get(task_id) is None:
+            raise errors.NotFound(f"no task {task_id} in project {self._store.project!r}")
+        return False
+
+    def _settle(self, outcome: str, op: Callable[..., Op[tuple[Any, ...] | None]], query: str,
+                params: dict[str, Any], *rest: Any) -> tuple[Any, ...] | None:
+        """End a claim (complete, fail, release) by its token. When the connection is lost, the
+        attempt may have committed unseen, and running it again would be refused as a lost lease;
+        so first ask (waiting for the server) how the claim ended: if with ``outcome``, it was
+        this call that ended it. The returned row is (task id, status)."""
+        try:
+            return self._store._execute(op, query, params, *rest)
+        except errors.ConnectionLost:
+            if self._store.in_transaction:
+                raise
+        state = self._store._execute(lookup, "task_lease_state", {"token": params["token"]})
+        if state is not None and state[1] == outcome:
+            return state[0], state[2] if state[2] == "dead" else outcome
+        return self._store._execute(op, query, params, *rest)
+
+    def _lost(self, token: int, verb: str) -> errors.LeaseLost:
+        row = self._store._execute(lookup, "task_lease_state", {"token": token})
+        lead = f"cannot {verb} with token {token}"
+        if row is None:
+            return errors.LeaseLost(f"{lead}: no claim ever had that token")
+        task_id, outcome, status, current = row
+        if outcome == "expired" or (current != token and outcome is None):
+            return errors.LeaseLost(f"{lead}: the lease on task {task_id} expired and the task was reclaimed")
+        if current != token:
+            return errors.LeaseLost(f"{lead}: task {task_id} was claimed again since (claim ended: {outcome})")
+        return errors.LeaseLost(f"{lead}: task {task_id} is {status} (this claim ended: {outcome})")
+
+    # -- looking ------------------------------------------------------------------------------
+
+    def get(self, task_id: int) -> Task | None:
+        row = self._store._execute(lookup, "task_get", {"project": self._store.project,
+                                                        "id": v.integer(task_id, "task id", 1, 2**62)})
+        return None if row is None else _task(row)
+
+    def history(self, task_id: int) -> list[TaskRun]:
+        """Every claim of the task: who, when, and how it ended."""
+        found = self._store._execute(rows, "task_runs", {"id": v.integer(task_id, "task id", 1, 2**62)})
+        return [TaskRun(int(t), a, h, int(p), to_datetime(c), _when(e), o, err) for t, a, h, p, c, e, o, err in found]
+
+    def stats(self) -> list[QueueStats]:
+        """Per queue: pending, ready (claimable now), running, done, failed, dead, cancelled."""
+        found = self._store._execute(rows, "task_stats", {"project": self._store.project})
+        return [QueueStats(q, *(int(n) for n in counts)) for q, *counts in found]
+
+    def list(self, *, status: str | None = None, queue: str | None = None, agent: str | None = None,
+             limit: int = 100, after: int = 0) -> list[Task]:
+        """Tasks by id; page with ``after`` = the last id seen."""
+        if status is not None and status not in STATUSES:
+            raise errors.InvalidArgument(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+        found = self._store._execute(rows, "task_list", {
+            "project": self._store.project, "status": status,
+            "queue": None if queue is None else v.name(queue, "queue", v.LABEL_MAX),
+            "agent": None if agent is None else v.name(agent, "agent", v.AGENT_NAME_MAX),
+            "limit": v.integer(limit, "limit", 1, 10_000), "after": v.integer(after, "after", 0, 2**62)})
+        return [_task(r) for r in found]
+
+    def cleanup(self, age: float = 7 * 86400.0) -> int:
+        """Delete done, dead and cancelled tasks that finished more than ``age`` seconds ago."""
+        return int(self._store._execute(_delete, self._store.project, v.seconds(age, "age", 0, 10 * DELAY_MAX)))
+
+
+@repeatable
+def _delete(project: str, age: float) -> Op[int]:
+    return (yield Query("task_cleanup", {"project": project, "age": age})).rowcount
+
+
+def _token(token: object) -> int:
+    return v.integer(token, "token", 1, 2**62)
+
+
+def _spec(data: Mapping[str, Any]) -> TaskSpec:
+    try:
+        return TaskSpec(**data)
+    except TypeError as exc:
+        raise errors.InvalidArgument(f"bad task spec: {exc}") from None
+
+
+def _dependency_order(specs: list[TaskSpec]) -> list[int]:
+    """Indexes of ``specs`` so every spec comes after the specs it names by ref; refuses cycles."""
+    refs: dict[str, int] = {}
+    for i, s in enumerate(specs):
+        if s.ref is not None:
+            v.name(s.ref, "ref", v.LABEL_MAX)
+            if s.ref in refs:
+                raise errors.InvalidArgument(f"ref {s.ref!r} is used by two tasks of the batch")
+            refs[s.ref] = i
+    for s in specs:
+        for d in s.depends_on:
+            if isinstance(d, str) and d not in refs:
+                raise errors.InvalidArgument(f"task {s.kind!r} depends on ref {d!r}, which no task of the batch has")
+    order: list[int] = []
+    state: dict[int, str] = {}
+
+    def visit(i: int, path: list[str]) -> None:
+        if state.get(i) == "done":
+            return
+        if state.get(i) == "visiting":
+            cycle = " -> ".join([*path[path.index(specs[i].ref or ""):], specs[i].ref or ""])
+            raise errors.InvalidArgument(f"dependency cycle: {cycle}")
+        state[i] = "visiting"
+        for d in specs[i].depends_on:
+            if isinstance(d, str):
+                visit(refs[d], [*path, specs[i].ref or ""])
+        state[i] = "done"
+        order.append(i)
+
+    for i in range(len(specs)):
+        visit(i, [])
+    return order
+

@@ -1,0 +1,199 @@
+"""The task queue on every backend: order, dependencies, leases, retries, cancel, release, bad input."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import roost
+from roost import errors
+from roost.tasks import TaskSpec
+
+
+def _kinds(claims):
+    return [c.kind for c in claims]
+
+
+def test_priority_then_age(url):
+    with roost.connect(url) as store:
+        store.tasks.enqueue("low-1", priority=-5)
+        store.tasks.enqueue("mid-1")
+        store.tasks.enqueue("high", priority=10)
+        store.tasks.enqueue("mid-2")
+        assert _kinds(store.tasks.claim("w", n=3)) == ["high", "mid-1", "mid-2"]
+        assert _kinds(store.tasks.claim("w", n=3)) == ["low-1"]
+        assert store.tasks.claim("w") == []
+
+
+def test_dependencies_wait_until_done(url):
+    with roost.connect(url) as store:
+        design = store.tasks.enqueue("design")
+        build = store.tasks.enqueue("build", depends_on=[design], priority=100)
+        assert _kinds(store.tasks.claim("w", n=5)) == ["design"]
+        assert store.tasks.claim("w") == []
+        got = store.tasks.get(build)
+        assert got is not None and got.depends_on == [design] and got.blocked_by == 1
+        claimed = store.tasks.list(status="running")
+        store.tasks.complete(claimed[0].token or 0, {"spec": "ok"})
+        assert _kinds(store.tasks.claim("w")) == ["build"]
+        assert store.tasks.get(design).result == {"spec": "ok"}  # type: ignore[union-attr]
+
+
+def test_enqueue_many_with_refs_is_all_or_nothing(url):
+    with roost.connect(url) as store:
+        ids = store.tasks.enqueue_many([
+            TaskSpec("test", depends_on=["impl"], ref="test"),
+            TaskSpec("impl", ref="impl"),
+            {"kind": "review", "depends_on": ["test", "impl"]},
+        ])
+        assert len(set(ids)) == 3
+        assert store.tasks.get(ids[2]).depends_on == sorted(ids[:2])  # type: ignore[union-attr]
+        with pytest.raises(errors.InvalidArgument, match="dependency cycle"):
+            store.tasks.enqueue_many([TaskSpec("a", depends_on=["b"], ref="a"),
+                                      TaskSpec("b", depends_on=["a"], ref="b")])
+        with pytest.raises(errors.InvalidArgument, match="does not exist"):
+            store.tasks.enqueue_many([TaskSpec("ok"), TaskSpec("bad", depends_on=[999_999])])
+        with pytest.raises(errors.InvalidArgument, match="no task of the batch"):
+            store.tasks.enqueue_many([TaskSpec("bad", depends_on=["nobody"])])
+        assert len(store.tasks.list()) == 3  # nothing of the refused batches was stored
+
+
+def test_run_after_and_targets(url):
+    with roost.connect(url) as store:
+        store.tasks.enqueue("later", run_after=0.4)
+        store.tasks.enqueue("for-qa", target="qa-1")
+        store.tasks.enqueue("needs-gpu", capability="gpu")
+        store.tasks.enqueue("other-queue", queue="reviews")
+        assert store.tasks.claim("coder", n=10) == []
+        assert _kinds(store.tasks.claim("qa-1", n=10)) == ["for-qa"]
+        assert _kinds(store.tasks.claim("coder", capabilities=["gpu"], n=10)) == ["needs-gpu"]
+        assert _kinds(store.tasks.claim("coder", queues=["reviews"], n=10)) == ["other-queue"]
+        time.sleep(0.5)
+        assert _kinds(store.tasks.claim("coder", n=10)) == ["later"]
+
+
+def test_idempotency_key(url):
+    with roost.connect(url) as store:
+        first = store.tasks.enqueue("deploy", {"v": 1}, idempotency_key="deploy-v1")
+        again = store.tasks.enqueue("deploy", {"v": 1}, idempotency_key="deploy-v1")
+        assert first == again and len(store.tasks.list()) == 1
+
+
+def test_retry_backoff_then_dead_cancels_dependents(url):
+    with roost.connect(url) as store:
+        flaky = store.tasks.enqueue("flaky", max_attempts=2)
+        after = store.tasks.enqueue("after", depends_on=[flaky])
+        claim = store.tasks.claim("w")[0]
+        assert store.tasks.fail(claim.token, "boom", backoff=0.3) == "failed"
+        assert store.tasks.claim("w") == []  # backing off
+        time.sleep(0.4)
+        second = store.tasks.claim("w")
+        assert [c.attempts for c in second] == [2]
+        assert store.tasks.fail(second[0].token, "boom again") == "dead"
+        dead, dependent = store.tasks.get(flaky), store.tasks.get(after)
+        assert dead is not None and dead.status == "dead" and dead.error == "boom again"
+        assert dependent is not None and dependent.status == "cancelled"
+        assert [r.outcome for r in store.tasks.history(flaky)] == ["failed", "failed"]
+        with pytest.raises(errors.InvalidArgument, match="dead and will never be done"):
+            store.tasks.enqueue("too-late", depends_on=[flaky])
+        no_retry = store.tasks.enqueue("no-retry")
+        assert store.tasks.fail(store.tasks.claim("w")[0].token, "fatal", retry=False) == "dead"
+        assert store.tasks.get(no_retry).status == "dead"  # type: ignore[union-attr]
+
+
+def test_expired_lease_is_reclaimed_and_the_old_token_refused(url):
+    with roost.connect(url) as store:
+        task = store.tasks.enqueue("slow")
+        old = store.tasks.claim("w1", lease=1)[0]
+        assert store.tasks.claim("w2") == []
+        time.sleep(1.2)
+        new = store.tasks.claim("w2")
+        assert [c.id for c in new] == [task] and new[0].attempts == 2 and new[0].token > old.token
+        for call in (lambda: store.tasks.complete(old.token), lambda: store.tasks.heartbeat(old.token),
+                     lambda: store.tasks.fail(old.token, "late")):
+            with pytest.raises(errors.LeaseLost, match="expired and the task was reclaimed"):
+                call()
+        store.tasks.complete(new[0].token, "ok")
+        runs = store.tasks.history(task)
+        assert [(r.agent, r.outcome) for r in runs] == [("w1", "expired"), ("w2", "done")]
+
+
+def test_heartbeat_extends_until_the_timeout(url):
+    with roost.connect(url) as store:
+        store.tasks.enqueue("capped", timeout=2)
+        claim = store.tasks.claim("w", lease=1)[0]
+        first = claim.lease_expires_at
+        time.sleep(0.3)
+        assert store.tasks.heartbeat(claim.token) > first
+        extended = store.tasks.heartbeat(claim.token, lease=60)
+        assert (extended - store.now()).total_seconds() <= 2  # never past claimed_at + timeout
+
+
+def test_release_cancel_and_unknown(url):
+    with roost.connect(url) as store:
+        a = store.tasks.enqueue("a")
+        claim = store.tasks.claim("w")[0]
+        store.tasks.release(claim.token)
+        got = store.tasks.get(a)
+        assert got is not None and got.status == "pending" and got.attempts == 0
+        with pytest.raises(errors.LeaseLost):
+            store.tasks.release(claim.token)
+        running = store.tasks.claim("w")[0]
+        assert store.tasks.cancel(a, "not needed") is True
+        with pytest.raises(errors.LeaseLost, match="cancelled"):
+            store.tasks.complete(running.token)
+        assert store.tasks.cancel(a) is False
+        with pytest.raises(errors.NotFound):
+            store.tasks.cancel(424242)
+        with pytest.raises(errors.LeaseLost, match="no claim ever"):
+            store.tasks.complete(987654)
+        assert store.tasks.get(424242) is None
+
+
+def test_stats_list_and_cleanup(url):
+    with roost.connect(url) as store:
+        for i in range(3):
+            store.tasks.enqueue(f"t{i}")
+        store.tasks.enqueue("r", queue="reviews")
+        store.tasks.enqueue("blocked", depends_on=[store.tasks.enqueue("first", queue="reviews")], queue="reviews")
+        done = store.tasks.claim("w")[0]
+        store.tasks.complete(done.token)
+        store.tasks.claim("w")
+        stats = {s.queue: s for s in store.tasks.stats()}
+        assert (stats["default"].pending, stats["default"].running, stats["default"].done) == (1, 1, 1)
+        assert (stats["reviews"].pending, stats["reviews"].ready) == (3, 2)
+        assert [t.kind for t in store.tasks.list(queue="reviews")] == ["r", "first", "blocked"]
+        page = store.tasks.list(limit=2)
+        assert len(page) == 2 and store.tasks.list(after=page[-1].id, limit=10)[0].id > page[-1].id
+        assert [t.claimed_by for t in store.tasks.list(agent="w")] == ["w", "w"]
+        assert store.tasks.cleanup(age=3600) == 0
+        assert store.tasks.cleanup(age=0) == 1
+        assert store.tasks.get(done.id) is None
+
+
+def test_bad_input_changes_nothing(url):
+    with roost.connect(url) as store:
+        cases = [
+            (dict(kind=""), "kind"), (dict(kind="k", priority=1001), "priority"),
+            (dict(kind="k", priority=-1001), "priority"), (dict(kind="k", priority=1.5), "priority"),
+            (dict(kind="k", payload=object()), "payload cannot be stored as JSON"),
+            (dict(kind="k", payload="x" * (1024 * 1024 + 1)), "payload is"),
+            (dict(kind="k", max_attempts=0), "max_attempts"), (dict(kind="k", timeout=0), "timeout"),
+            (dict(kind="k", run_after=-1), "run_after"), (dict(kind="k", depends_on="12"), "depends_on"),
+            (dict(kind="k", depends_on=[0]), "depends_on id"), (dict(kind="k", queue="q\n"), "queue"),
+            (dict(kind="k", idempotency_key=""), "idempotency_key"),
+        ]
+        for kwargs, message in cases:
+            with pytest.raises(errors.InvalidArgument, match=message):
+                store.tasks.enqueue(**kwargs)  # type: ignore[arg-type]
+        for kwargs, message in [(dict(n=0), "n = 0"), (dict(lease=0.1), "lease"), (dict(lease=10**7), "lease"),
+                                (dict(queues=[]), "at least one queue"), (dict(queues="default"), "lists")]:
+            with pytest.raises(errors.InvalidArgument, match=message):
+                store.tasks.claim("w", **kwargs)  # type: ignore[arg-type]
+        for bad in (0, -1, "7", None):
+            with pytest.raises(errors.InvalidArgument, match="token"):
+                store.tasks.complete(bad)  # type: ignore[arg-type]
+        with pytest.raises(errors.InvalidArgument, match="status"):
+            store.tasks.list(status="weird")
+        assert store.tasks.list() == [] and store.tasks.stats() == []
