@@ -151,7 +151,6 @@ class SQLiteBackend:
 
     def _connect_file(self) -> sqlite3.Connection:
         assert self.path is not None
-        existed = self.path.exists()
         try:
             conn = sqlite3.connect(
                 self.path, timeout=self._busy, isolation_level=None, check_same_thread=False,
@@ -164,9 +163,9 @@ class SQLiteBackend:
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 conn.execute("PRAGMA journal_mode=WAL")
         except BaseException as exc:
+            # The file stays even when this open created it: another process may have opened the
+            # same new file meanwhile, and unlinking it under that process corrupts its database.
             conn.close()
-            if not existed and self.path.exists() and self.path.stat().st_size == 0:
-                self.path.unlink()  # leave nothing behind for a store that never opened
             if isinstance(exc, sqlite3.Error):
                 raise _translate(exc, self.path) from exc
             raise
