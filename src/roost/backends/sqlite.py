@@ -150,24 +150,26 @@ class SQLiteBackend:
     # -- connections --------------------------------------------------------------------------
 
     def _connect_file(self) -> sqlite3.Connection:
+        """A configured WAL connection. SQLite errors are raised as they are, for the caller's
+        retry to tell "busy" apart: switching a new file to WAL while other processes open it
+        too can be refused at once with "database is locked", whatever the busy timeout."""
         assert self.path is not None
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=self._busy, isolation_level=None, check_same_thread=False,
-                cached_statements=256,
-            )
-        except sqlite3.Error as exc:
-            raise _translate(exc, self.path) from exc
+        conn = sqlite3.connect(
+            self.path, timeout=self._busy, isolation_level=None, check_same_thread=False,
+            cached_statements=256,
+        )
         try:
             self._configure(conn)
-            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                conn.execute("PRAGMA journal_mode=WAL")
-        except BaseException as exc:
-            # The file stays even when this open created it: another process may have opened the
-            # same new file meanwhile, and unlinking it under that process corrupts its database.
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode != "wal":
+                mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+            if mode != "wal":
+                raise errors.CannotOpenDatabase(
+                    f"cannot open SQLite database {self.path}: it stays in journal mode {mode!r}, "
+                    "and roost needs WAL"
+                )
+        except BaseException:
             conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise _translate(exc, self.path) from exc
             raise
         return conn
 
@@ -313,7 +315,7 @@ class SQLiteBackend:
     def listener(self, channels: Sequence[str]) -> _Listener:
         if self._memory:
             return _MemoryListener(self._pool)
-        return _FileListener(self._connect_file())
+        return _FileListener(self._retrying(self._connect_file))
 
     def close(self) -> None:
         if not self._memory:
@@ -418,8 +420,8 @@ def _translate(exc: sqlite3.Error, path: Path | None) -> errors.RoostError:
     if isinstance(exc, sqlite3.OperationalError):
         if _is_busy(exc):
             return errors.DatabaseLocked(
-                f"the SQLite database{where} stayed locked by other writers past the busy timeout; "
-                "retry, or raise sqlite_busy_timeout"
+                f"the SQLite database{where} stayed locked by other writers past the busy timeout "
+                f"({text}); retry, or raise sqlite_busy_timeout"
             )
         if "readonly" in text:
             return errors.ReadOnlyDatabase(f"the SQLite database{where} is read-only for this process")
