@@ -118,3 +118,33 @@ def test_claim_uses_an_index_not_the_backlog(pg_url):
         scanned = [int(line.split("rows=")[2].split()[0]) for line in plan.splitlines()
                    if "Index Scan using tasks_ready" in line and "actual" in line]
         assert scanned and max(scanned) <= 10, plan
+
+
+def test_claim_and_complete_plans_stay_keyed_as_the_history_grows(pg_url):
+    """A worker's session plans the claim once, maybe while task_runs is empty. Rows closed by a
+    claim or a completion must still be found by key after hundreds of claims, not by reading the
+    history (which is what a plan made from empty-table statistics did)."""
+    with roost.connect(pg_url, project="hist") as store:
+        store.tasks.enqueue_many([TaskSpec("job") for _ in range(400)])
+    sql = roost._sql.queries("postgresql")
+    params = {"project": "hist", "queues": ["default"], "agent": "w", "capabilities": [], "n": 1, "lease": 30.0,
+              "host": "h", "pid": 1}
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE roost.task_runs")  # empty: the planner now believes it stays so
+        conn.execute("VACUUM ANALYZE roost.task_deps")
+        for _ in range(300):
+            token = conn.execute(sql["task_claim"], params).fetchone()[1]  # type: ignore[index]
+            conn.execute(sql["task_complete"], {"token": token, "result": None})
+        plans: list[str] = []
+        conn.add_notice_handler(lambda diag: plans.append(diag.message_primary or ""))
+        conn.execute("LOAD 'auto_explain'")
+        for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
+                        "auto_explain.log_analyze = on", "client_min_messages = log"):
+            conn.execute(f"SET {setting}")
+        token = conn.execute(sql["task_claim"], params).fetchone()[1]  # type: ignore[index]
+        conn.execute(sql["task_complete"], {"token": token, "result": None})
+    history_reads = [line for plan in plans for line in plan.splitlines()
+                     if ("on task_runs" in line or "on task_deps" in line) and "actual time" in line]
+    assert history_reads, plans
+    for line in history_reads:
+        assert int(line.split("rows=")[2].split()[0]) <= 2, "\n".join(plans)

@@ -5,12 +5,17 @@
 -- that plan the generic one from the first call. The generic plan reads the same indexes (a test
 -- checks it with auto_explain). The statements themselves are unchanged from 0003's task_claim and
 -- task_complete; `#variable_conflict use_column` lets them name the columns the functions return.
+-- A generic plan is made once, with whatever statistics the tables have then. Made while
+-- task_runs looked empty (a new or freshly vacuumed table), the joins that close claims read the
+-- whole claim history on every call, until the next ANALYZE. So every row here is found by key:
+-- the keys are collected with ARRAY(…) and matched with `= ANY`, an index condition the planner
+-- cannot turn into a scan of the table, and `enable_seqscan = off` rules out the rest.
 
 CREATE FUNCTION roost.task_claim(p_project text, p_queues text[], p_agent text, p_capabilities text[], p_n integer,
                                  p_lease double precision, p_host text, p_pid integer)
 RETURNS TABLE (id bigint, token bigint, queue text, kind text, payload text, priority integer, attempts integer,
                max_attempts integer, lease_expires_at double precision)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 #variable_conflict use_column
 BEGIN
 RETURN QUERY
@@ -22,11 +27,11 @@ WITH doomed AS (
 ), died AS (
     UPDATE roost.tasks t SET status = 'dead', error = 'lease expired', lease_expires_at = NULL,
         finished_at = clock_timestamp(), updated_at = clock_timestamp()
-    FROM doomed WHERE t.id = doomed.id
+    WHERE t.id = ANY (ARRAY(SELECT id FROM doomed))
     RETURNING t.token
 ), died_runs AS (
     UPDATE roost.task_runs r SET outcome = 'expired', ended_at = clock_timestamp(), error = 'lease expired'
-    FROM died WHERE r.token = died.token
+    WHERE r.token = ANY (ARRAY(SELECT token FROM died))
 ), fresh AS (
     SELECT id, priority, token FROM roost.tasks
     WHERE project = p_project AND status IN ('pending', 'failed') AND blocked_by = 0
@@ -56,11 +61,11 @@ WITH doomed AS (
         lease = p_lease,
         lease_expires_at = clock_timestamp() + least(p_lease, coalesce(t.timeout, p_lease)) * interval '1 second',
         updated_at = clock_timestamp()
-    FROM ready WHERE t.id = ready.id
-    RETURNING t.*, ready.old_token
+    WHERE t.id = ANY (ARRAY(SELECT id FROM ready))
+    RETURNING t.*
 ), old_runs AS (
     UPDATE roost.task_runs r SET outcome = 'expired', ended_at = clock_timestamp(), error = 'lease expired'
-    FROM claimed WHERE r.token = claimed.old_token AND r.outcome IS NULL
+    WHERE r.token = ANY (ARRAY(SELECT old_token FROM ready)) AND r.outcome IS NULL
 ), runs AS (
     INSERT INTO roost.task_runs (token, task_id, agent, host, pid, claimed_at)
     SELECT token, id, claimed_by, claimed_host, claimed_pid, claimed_at FROM claimed
@@ -73,7 +78,7 @@ $$;
 
 CREATE FUNCTION roost.task_complete(p_token bigint, p_result text)
 RETURNS TABLE (id bigint)
-LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan SET enable_seqscan = off AS $$
 #variable_conflict use_column
 BEGIN
 RETURN QUERY
@@ -84,10 +89,11 @@ WITH done AS (
     RETURNING id, token
 ), unblocked AS (
     UPDATE roost.tasks t SET blocked_by = t.blocked_by - 1, updated_at = clock_timestamp()
-    FROM roost.task_deps d, done
-    WHERE d.depends_on = done.id AND t.id = d.task_id
+    WHERE t.id = ANY (ARRAY(SELECT d.task_id FROM roost.task_deps d
+                            WHERE d.depends_on = ANY (ARRAY(SELECT id FROM done))))
 ), run AS (
-    UPDATE roost.task_runs r SET outcome = 'done', ended_at = clock_timestamp() FROM done WHERE r.token = done.token
+    UPDATE roost.task_runs r SET outcome = 'done', ended_at = clock_timestamp()
+    WHERE r.token = ANY (ARRAY(SELECT token FROM done))
 )
 SELECT id FROM done;
 END
