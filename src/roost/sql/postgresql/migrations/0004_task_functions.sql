@@ -3,8 +3,8 @@
 -- choosing custom plans for it even when prepared, and planning cost more than running it. A
 -- PL/pgSQL function keeps one plan per session, and `plan_cache_mode = force_generic_plan` makes
 -- that plan the generic one from the first call. The generic plan reads the same indexes (a test
--- checks it with auto_explain). The statements themselves are unchanged from 0003's task_claim and
--- task_complete; `#variable_conflict use_column` lets them name the columns the functions return.
+-- checks it with auto_explain). The statements are 0003's task_claim and task_complete, with the
+-- joins rewritten as below; `#variable_conflict use_column` lets them name the columns returned.
 -- A generic plan is made once, with whatever statistics the tables have then. Made while
 -- task_runs looked empty (a new or freshly vacuumed table), the joins that close claims read the
 -- whole claim history on every call, until the next ANALYZE. So every row here is found by key:
