@@ -2,6 +2,8 @@
 -- retried), its run_after has passed and all its dependencies are done (blocked_by = 0). Every
 -- change made with a lease token checks that the token is still the task's current one and the
 -- task still running: the guarded write that refuses a worker whose lease was reclaimed.
+-- The claim history is updated with `token = ANY (ARRAY(…))`, never by a join, so no plan made
+-- from stale statistics can read the whole history (see migration 0004).
 
 -- name: task_insert
 INSERT INTO roost.tasks (project, queue, kind, payload, target, capability, priority, status, run_after,
@@ -61,7 +63,7 @@ WITH failed AS (
     RETURNING id, token, status
 ), run AS (
     UPDATE roost.task_runs r SET outcome = 'failed', ended_at = clock_timestamp(), error = %(error)s
-    FROM failed WHERE r.token = failed.token
+    WHERE r.token = ANY (ARRAY(SELECT token FROM failed))
 )
 SELECT id, status FROM failed
 
@@ -74,7 +76,7 @@ WITH released AS (
     RETURNING id, token
 ), run AS (
     UPDATE roost.task_runs r SET outcome = 'released', ended_at = clock_timestamp()
-    FROM released WHERE r.token = released.token
+    WHERE r.token = ANY (ARRAY(SELECT token FROM released))
 )
 SELECT id FROM released
 
@@ -86,7 +88,7 @@ WITH cancelled AS (
     RETURNING id, token
 ), run AS (
     UPDATE roost.task_runs r SET outcome = 'cancelled', ended_at = clock_timestamp(), error = %(reason)s
-    FROM cancelled WHERE r.token = cancelled.token AND r.outcome IS NULL
+    WHERE r.token = ANY (ARRAY(SELECT token FROM cancelled)) AND r.outcome IS NULL
 )
 SELECT id FROM cancelled
 
