@@ -95,7 +95,6 @@ def drive(op: Op[T], run: Callable[[Step], Result]) -> T:
         return stop.value  # type: ignore[no-any-return]
 
 
-
 def to_datetime(epoch: float) -> datetime:
     """A time as it crosses the backend contract (epoch seconds, the database's clock) as a UTC datetime."""
     return datetime.fromtimestamp(epoch, UTC)

@@ -129,12 +129,13 @@ class Store:
         if self._closed:
             raise errors.StoreClosed()
         tx = self._tx.get()
+        make, atomic = partial(fn, *args, **kwargs), is_atomic(fn)
         try:
-            return self._backend.execute(partial(fn, *args, **kwargs), is_atomic(fn), tx)
+            return self._backend.execute(make, atomic, tx)
         except errors.ConnectionLost:
             if tx is not None or not is_repeatable(fn):
                 raise
-        return self._again(partial(fn, *args, **kwargs), is_atomic(fn))
+        return self._again(make, atomic)
 
     def _again(self, make: Callable[[], Op[T]], atomic: bool) -> T:
         """Run a repeatable operation again after a lost connection (a killed backend, a server
