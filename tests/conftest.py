@@ -8,9 +8,12 @@ PostgreSQL tests skip and the run ends with a loud line, except under CI=true, w
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -46,6 +49,35 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(bar, red=True, bold=True)
 
 
+def cannot_run(reason: str) -> NoReturn:
+    """Skip a test that cannot run here, except under CI=true, where that is a failure: CI must
+    install and start what every test needs (see .ci/run)."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI=true, and this test cannot run: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def local_cluster(action: str) -> list[str] | None:
+    """The command that stops, starts or restarts the test server, if it is this machine's Debian
+    cluster and we are root (fault tests take the server down for real)."""
+    host = urlsplit(ADMIN_URL).hostname
+    if host not in ("127.0.0.1", "localhost", "::1") or not shutil.which("pg_ctlcluster") or os.geteuid() != 0:
+        return None
+    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
+    if not versions:
+        return None
+    command = ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", action]
+    return [*command, "-m", "fast"] if action in ("stop", "restart") else command
+
+
+def cluster(action: str) -> None:
+    """Stop, start or restart the local test server (or say why this test cannot)."""
+    command = local_cluster(action)
+    if command is None:
+        cannot_run("the PostgreSQL server is not a local Debian cluster this test may stop and start (as root)")
+    subprocess.run(command, check=True, capture_output=True, timeout=90)
+
+
 def with_database(url: str, name: str) -> str:
     parts = urlsplit(url)
     return urlunsplit(parts._replace(path="/" + name))
@@ -55,7 +87,7 @@ def with_database(url: str, name: str) -> str:
 def pg_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database, dropped on exit."""
     if _state["pg_error"]:
-        pytest.skip(f"PostgreSQL not reachable: {_state['pg_error']}")
+        cannot_run(f"PostgreSQL not reachable: {_state['pg_error']}")
     name = f"roost_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')

@@ -16,6 +16,8 @@ until the server answers or the ``connect_timeout`` setting runs out.
 
 from __future__ import annotations
 
+import secrets
+import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
@@ -83,6 +85,31 @@ def repeatable(fn: F) -> F:
 
 def is_repeatable(fn: Callable[..., Any]) -> bool:
     return bool(getattr(fn, "roost_repeatable", False))
+
+
+class RequestKey:
+    """A key made once per call of a write that cannot simply run again (an enqueue without an
+    idempotency key, a publish without a dedupe key), and carried through every run of its
+    operation. The first run stores it with the rows it writes; a later run (after a lost
+    connection: the first may have committed unseen) looks for those rows first, and returns
+    them instead of writing again. ``None`` where the backend never loses a commit's answer
+    (SQLite): nothing is stored, and a run is repeated only after the backend saw the last one
+    roll back (a busy database).
+
+    The value starts with the time in nanoseconds, so new keys sort after old ones and land at the
+    right edge of their index, as an ascending id does; 64 random bits make it unique."""
+
+    __slots__ = ("runs", "value")
+
+    def __init__(self, enabled: bool) -> None:
+        self.value = f"{time.time_ns():016x}{secrets.token_hex(8)}" if enabled else None
+        self.runs = 0
+
+    def again(self) -> bool:
+        """Count a run of the operation; True from the second on when there is a key: an earlier
+        run may have committed, so look for its rows first."""
+        self.runs += 1
+        return self.runs > 1 and self.value is not None
 
 
 def drive(op: Op[T], run: Callable[[Step], Result]) -> T:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from roost import errors, migrations
-from roost._op import Op, Query
+from roost._op import Op, Query, repeatable
 
 
 @dataclass(frozen=True)
@@ -33,11 +33,13 @@ class SchemaInfo:
     sizes: dict[str, int]
 
 
+@repeatable
 def project_get(project: str) -> Op[Project | None]:
     row = (yield Query("project_get", {"project": project})).one()
     return None if row is None else Project(row[0], datetime.fromtimestamp(row[1], UTC))
 
 
+@repeatable
 def project_ensure(project: str) -> Op[Project]:
     """Register the project once; a read first keeps the common case free of any write lock."""
     found = yield from project_get(project)
@@ -49,6 +51,7 @@ def project_ensure(project: str) -> Op[Project]:
     return created
 
 
+@repeatable
 def schema_info(mset: migrations.MigrationSet) -> Op[SchemaInfo]:
     states = yield from migrations.status(mset)
     version = max((s.version for s in states if s.state != "pending"), default=0)

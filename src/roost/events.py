@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost import _validate as v
 from roost import errors
-from roost._op import Op, Query, atomic, repeatable, to_datetime
+from roost._op import Op, Query, RequestKey, atomic, repeatable, to_datetime
 
 if TYPE_CHECKING:
     from roost.backends.base import Listener
@@ -94,25 +94,53 @@ def _event(row: tuple[Any, ...]) -> Event:
 # --- operations ------------------------------------------------------------------------------------
 
 
-def publish_one(row: dict[str, Any]) -> Op[Event]:
-    found = (yield Query("event_insert", row)).one()
+@repeatable
+def publish_one(row: dict[str, Any], key: RequestKey) -> Op[Event]:
+    """Insert one event. Repeatable: an event with a dedupe key is found by it, and one without is
+    written under the call's request key, which a run after a lost connection looks for first."""
+    if key.again():
+        earlier = (yield Query("event_by_request_key", {"project": row["project"], "request_key": key.value})).one()
+        if earlier is not None:
+            return _event(earlier)
+    return (yield from _insert(row, key.value if row["dedupe_key"] is None else None))
+
+
+def _insert(row: dict[str, Any], request_key: str | None) -> Op[Event]:
+    found = (yield Query("event_insert", {**row, "request_key": request_key})).one()
     if found is None:  # the dedupe key was used before: that event stands for this one
-        found = (yield Query("event_by_dedupe_key", {"project": row["project"], "dedupe_key": row["dedupe_key"]})).one()
+        return (yield from _by_dedupe_key(row))
+    return _event(found)
+
+
+def _by_dedupe_key(row: dict[str, Any]) -> Op[Event]:
+    found = (yield Query("event_by_dedupe_key", {"project": row["project"], "dedupe_key": row["dedupe_key"]})).one()
     if found is None:
         raise errors.DatabaseError(f"the event with dedupe key {row['dedupe_key']!r} was removed while publishing")
     return _event(found)
 
 
+@repeatable
 @atomic
-def publish_all(rows: list[dict[str, Any]]) -> Op[list[Event]]:
+def publish_all(rows: list[dict[str, Any]], key: RequestKey) -> Op[list[Event]]:
+    """Insert a batch in one transaction, as :func:`publish_one` does each event."""
+    project = rows[0]["project"]
+    if key.again():
+        earlier = [_event(r) for r in (yield Query("event_by_request_key",
+                                                   {"project": project, "request_key": key.value})).rows]
+        if earlier:  # the first run committed: the events without a dedupe key were written in order
+            plain = iter(earlier)
+            found = []
+            for row in rows:
+                found.append(next(plain) if row["dedupe_key"] is None else (yield from _by_dedupe_key(row)))
+            return found
     if any(row["dedupe_key"] is not None for row in rows):  # each may stand for an earlier event
         found = []
         for row in rows:
-            found.append((yield from publish_one(row)))
+            found.append((yield from _insert(row, key.value if row["dedupe_key"] is None else None)))
         return found
     batch = json.dumps([{"i": i, "topic": r["topic"], "payload": r["payload"], "refs": r["refs"]}
                         for i, r in enumerate(rows)])
-    inserted = (yield Query("event_insert_many", {"project": rows[0]["project"], "rows": batch})).rows
+    inserted = (yield Query("event_insert_many", {"project": project, "rows": batch, "request_key": key.value})).rows
     return sorted((_event(r) for r in inserted), key=lambda e: e.position)  # positions follow the given order
 
 
@@ -252,7 +280,7 @@ class Events:
                 dedupe_key: str | None = None) -> Event:
         """Append an event (inside ``store.transaction()``, it commits or rolls back with the rest).
         A ``dedupe_key`` used before returns the event that used it and publishes nothing."""
-        return self._store._execute(publish_one, self._row(topic, payload, refs, dedupe_key))
+        return self._store._execute(publish_one, self._row(topic, payload, refs, dedupe_key), self._key())
 
     def publish_many(self, events: Iterable[Mapping[str, Any] | tuple[Any, ...]]) -> list[Event]:
         """Append several events in one transaction: all or none. Each is a mapping with ``topic``
@@ -274,7 +302,10 @@ class Events:
                                              f"{type(item).__name__}")
             if len(rows) > BATCH_MAX:
                 raise errors.InvalidArgument(f"at most {BATCH_MAX:,} events per batch")
-        return self._store._execute(publish_all, rows) if rows else []
+        return self._store._execute(publish_all, rows, self._key()) if rows else []
+
+    def _key(self) -> RequestKey:
+        return RequestKey(self._store.capabilities.remote)
 
     def _filter(self, topics: str | Sequence[str] | None, refs_: Mapping[str, Any] | None,
                 since: datetime | float | None, until: datetime | float | None) -> _Filter:
@@ -526,7 +557,8 @@ class Subscription:
 class BufferedPublisher:
     """Collects events and writes them in batches: at ``max_events``, after ``max_delay`` seconds,
     on :meth:`flush` and on :meth:`close`. A failed write keeps the batch and is retried with
-    backoff; nothing is dropped silently. If the buffer reaches 100 batches because writes keep
+    backoff, as the same batch with the same request key, so a batch whose commit went through
+    unseen is not written twice; nothing is dropped silently. If the buffer reaches 100 batches because writes keep
     failing, :meth:`publish` raises the last error instead of growing without bound."""
 
     def __init__(self, events: Events, max_events: int, max_delay: float) -> None:
@@ -535,6 +567,8 @@ class BufferedPublisher:
         self._delay = max_delay
         self._limit = max_events * 100
         self._pending: list[dict[str, Any]] = []
+        self._inflight: tuple[list[dict[str, Any]], RequestKey] | None = None
+        """The batch being written (the head of ``_pending``) and its request key, until it is."""
         self._cond = threading.Condition()
         self._flushing = threading.Lock()
         self._closed = False
@@ -563,16 +597,20 @@ class BufferedPublisher:
         with self._flushing:
             while True:
                 with self._cond:
-                    batch = self._pending[: self._max]
-                if not batch:
-                    return True
+                    if self._inflight is None:  # a failed batch is retried as it was, with its key
+                        batch = self._pending[: self._max]
+                        if not batch:
+                            return True
+                        self._inflight = (batch, self._events._key())
+                    batch, key = self._inflight
                 try:
-                    self._events._store._execute(publish_all, batch)
+                    self._events._store._execute(publish_all, batch, key)
                 except errors.RoostError as exc:
                     self.error = exc
                     return False
                 with self._cond:
                     del self._pending[: len(batch)]
+                    self._inflight = None
                     self.published += len(batch)
                 self.error = None
 

@@ -22,7 +22,7 @@ from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from roost import errors
-from roost._op import Op, Query, Script, atomic
+from roost._op import Op, Query, Script, atomic, repeatable
 from roost._sql import resource_text
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
@@ -97,6 +97,7 @@ def _load(folder: Traversable) -> tuple[Migration, ...]:
     return tuple(found)
 
 
+@repeatable
 def status(mset: MigrationSet) -> Op[list[MigrationState]]:
     """Every migration, in the code or in the database, with its state. Changes nothing."""
     exists = (yield Query("migrations_table_exists")).scalar()
@@ -141,6 +142,7 @@ def verify(states: list[MigrationState], latest: int) -> None:
         )
 
 
+@repeatable
 @atomic
 def step(mset: MigrationSet, target: int | None = None) -> Op[list[int]]:
     """Apply what is next under the migration lock: the whole schema to an empty database, else

@@ -130,23 +130,31 @@ class Store:
             raise errors.StoreClosed()
         tx = self._tx.get()
         make, atomic = partial(fn, *args, **kwargs), is_atomic(fn)
+        repeatable = is_repeatable(fn)
         try:
             return self._backend.execute(make, atomic, tx)
         except errors.ConnectionLost:
-            if tx is not None or not is_repeatable(fn):
+            if tx is not None or not repeatable:
                 raise
-        return self._again(make, atomic)
+        except errors.ServerUnreachable:
+            if tx is not None:
+                raise  # (outside a transaction nothing was sent, so any operation may run again)
+        return self._again(make, atomic, repeatable)
 
-    def _again(self, make: Callable[[], Op[T]], atomic: bool) -> T:
-        """Run a repeatable operation again after a lost connection (a killed backend, a server
-        restart), backing off until the server answers or ``connect_timeout`` has passed."""
+    def _again(self, make: Callable[[], Op[T]], atomic: bool, repeatable: bool) -> T:
+        """Run an operation again after a lost connection (a killed backend, a server restart) or
+        an unreachable server, backing off until the server answers or ``connect_timeout`` has
+        passed. An operation that is not repeatable is run again only while nothing was sent."""
         deadline = time.monotonic() + self.settings.connect_timeout
         delay = 0.05
         while True:
             time.sleep(delay * (0.5 + random.random()))
             try:
                 return self._backend.execute(make, atomic, None)
-            except (errors.ConnectionLost, errors.PoolTimeout):
+            except errors.ConnectionLost:
+                if not repeatable or self._closed or time.monotonic() + delay > deadline:
+                    raise
+            except (errors.PoolTimeout, errors.ServerUnreachable):
                 if self._closed or time.monotonic() + delay > deadline:
                     raise
             delay = min(delay * 2, 1.0)

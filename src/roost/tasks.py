@@ -13,14 +13,14 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from roost import _validate as v
 from roost import errors
-from roost._op import Op, Query, atomic, repeatable, to_datetime
+from roost._op import Op, Query, RequestKey, atomic, repeatable, to_datetime
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -150,14 +150,22 @@ def _task(row: tuple[Any, ...]) -> Task:
 # --- operations ------------------------------------------------------------------------------------
 
 
+@repeatable
 @atomic
-def enqueue(project: str, rows: list[dict[str, Any]]) -> Op[list[int]]:
-    """Insert ``rows`` (already validated and in dependency order) in one transaction."""
+def enqueue(project: str, rows: list[dict[str, Any]], key: RequestKey) -> Op[list[int]]:
+    """Insert ``rows`` (already validated and in dependency order) in one transaction. Run again
+    after a lost connection, it first looks for the tasks its first run wrote under ``key``."""
+    if key.again():
+        earlier = (yield Query("task_by_request_key", {"project": project, "request_key": key.value})).rows
+        if earlier:  # the first run committed: the same ids, in the same order
+            return (yield from _ids_written(project, rows, earlier))
     ids: list[int] = []
     local: dict[str, int] = {}
-    for row in rows:
+    for given in rows:
+        row = dict(given)  # the rows stay as given, for a run after a lost connection
         deps = [local[d] if isinstance(d, str) else d for d in row.pop("depends_on")]
         ref = row.pop("ref")
+        row["request_key"] = key.value
         blocked = 0
         if deps:
             found = dict((yield Query("task_states", {"project": project, "ids": json.dumps(deps)})).rows)
@@ -181,6 +189,24 @@ def enqueue(project: str, rows: list[dict[str, Any]]) -> Op[list[int]]:
     return ids
 
 
+def _ids_written(project: str, rows: list[dict[str, Any]], found: Sequence[tuple[Any, ...]]) -> Op[list[int]]:
+    """The id each row got from a committed earlier run: a row with an idempotency key used before
+    then stood for that task (written without the request key); the others were written in order."""
+    written = {idem: int(i) for i, idem in found if idem is not None}
+    plain = iter([int(i) for i, idem in found if idem is None])
+    ids = []
+    for row in rows:
+        idem = row["idempotency_key"]
+        if idem is None:
+            ids.append(next(plain))
+        elif idem in written:
+            ids.append(written[idem])
+        else:
+            query = Query("task_by_idempotency", {"project": project, "idempotency_key": idem})
+            ids.append(int((yield query).scalar()))
+    return ids
+
+
 @repeatable
 def claim(params: dict[str, Any]) -> Op[list[Claim]]:
     rows = (yield Query("task_claim", params)).rows
@@ -190,13 +216,9 @@ def claim(params: dict[str, Any]) -> Op[list[Claim]]:
             for i, t, q, k, p, pr, a, m, e in rows]
 
 
-def single(query: str, params: dict[str, Any]) -> Op[tuple[Any, ...] | None]:
-    return (yield Query(query, params)).one()
-
-
 @repeatable
 def lookup(query: str, params: dict[str, Any]) -> Op[tuple[Any, ...] | None]:
-    """``single`` for reads and heartbeats, which may run again after a lost connection."""
+    """One row: reads and heartbeats, which may run again after a lost connection."""
     return (yield Query(query, params)).one()
 
 
@@ -207,6 +229,21 @@ def finish(query: str, params: dict[str, Any], project: str) -> Op[tuple[Any, ..
     if row is not None and (query == "task_cancel" or row[1] == "dead"):
         yield Query("task_cascade", {"project": project})
     return row
+
+
+@repeatable
+def settle(query: str, params: dict[str, Any]) -> Op[tuple[Any, ...] | None]:
+    """End a claim by its token with one guarded statement (complete, release). Repeatable: run
+    again after a commit whose answer was lost, it is refused by the guard, and
+    :meth:`Tasks._settle` then sees that this claim already ended so."""
+    return (yield Query(query, params)).one()
+
+
+@repeatable
+@atomic
+def settle_failed(query: str, params: dict[str, Any], project: str) -> Op[tuple[Any, ...] | None]:
+    """``settle`` for a failure, with the cascade when the task is now dead, in one transaction."""
+    return (yield from finish(query, params, project))
 
 
 @repeatable
@@ -264,7 +301,8 @@ class Tasks:
                 raise errors.InvalidArgument("depends_on must be a list of task ids (or refs in a batch)")
         order = _dependency_order(parsed)
         rows = [self._row(parsed[i]) for i in order]
-        stored = self._store._execute(enqueue, self._store.project, rows)
+        key = RequestKey(self._store.capabilities.remote)
+        stored = self._store._execute(enqueue, self._store.project, rows, key)
         ids = [0] * len(parsed)
         for position, index in enumerate(order):
             ids[index] = stored[position]
@@ -337,30 +375,34 @@ class Tasks:
         return to_datetime(row[1])
 
     def complete(self, token: int, result: Any = None) -> None:
-        """Mark the task done with ``result`` (JSON); its dependents may now run."""
+        """Mark the task done with ``result`` (JSON); its dependents may now run. Repeating a
+        completion that already succeeded (same token, same result) succeeds again and changes
+        nothing: after a lost connection, simply call it again."""
         token = _token(token)
-        params = {"token": token, "result": v.to_json(result, "result", PAYLOAD_MAX_BYTES)}
-        if self._settle("done", single, "task_complete", params) is None:
+        text = v.to_json(result, "result", PAYLOAD_MAX_BYTES)
+        if self._settle("done", "task_complete", {"token": token, "result": text}, text) is None:
             raise self._lost(token, "complete")
 
     def fail(self, token: int, error: str, *, retry: bool = True, backoff: float = 1.0) -> str:
         """Record a failed attempt. With ``retry`` and attempts left, the task runs again after
         ``backoff`` * 2^(attempt-1) seconds (at most an hour) and this returns ``failed``; otherwise
-        it is ``dead`` and the tasks that depend on it are cancelled."""
+        it is ``dead`` and the tasks that depend on it are cancelled. Repeating a failure that
+        already succeeded (same token, same error) returns the same answer and changes nothing."""
         if not isinstance(error, str):
             raise errors.InvalidArgument("error must be a string")
         token = _token(token)
         params = {"token": token, "error": error[:ERROR_MAX], "retry": bool(retry),
                   "backoff": v.seconds(backoff, "backoff", 0, 3600)}
-        row = self._settle("failed", finish, "task_fail", params, self._store.project)
+        row = self._settle("failed", "task_fail", params, error[:ERROR_MAX])
         if row is None:
             raise self._lost(token, "fail")
         return str(row[1])
 
     def release(self, token: int) -> None:
-        """Give the task back unfinished: pending again, and the attempt does not count."""
+        """Give the task back unfinished: pending again, and the attempt does not count. Repeating
+        a release that already succeeded succeeds again."""
         token = _token(token)
-        if self._settle("released", single, "task_release", {"token": token}) is None:
+        if self._settle("released", "task_release", {"token": token}, None) is None:
             raise self._lost(token, "release")
 
     def cancel(self, task_id: int, reason: str = "cancelled") -> bool:
@@ -374,28 +416,37 @@ class Tasks:
             raise errors.NotFound(f"no task {task_id} in project {self._store.project!r}")
         return False
 
-    def _settle(self, outcome: str, op: Callable[..., Op[tuple[Any, ...] | None]], query: str,
-                params: dict[str, Any], *rest: Any) -> tuple[Any, ...] | None:
-        """End a claim (complete, fail, release) by its token. When the connection is lost, the
-        attempt may have committed unseen, and running it again would be refused as a lost lease;
-        so first ask (waiting for the server) how the claim ended: if with ``outcome``, it was
-        this call that ended it. The returned row is (task id, status)."""
-        try:
-            return self._store._execute(op, query, params, *rest)
-        except errors.ConnectionLost:
-            if self._store.in_transaction:
-                raise
+    def _settle(self, outcome: str, query: str, params: dict[str, Any], detail: str | None) -> tuple[Any, ...] | None:
+        """End a claim by its token; the row is (task id, status), None if the lease is lost.
+
+        The guarded write is refused when the claim has ended. If it ended with this very outcome
+        and ``detail`` (the result of a completion, the error of a failure), it was an earlier
+        call with this token that ended it, one whose answer was lost with its connection: the
+        settle is then a success, idempotently, and nothing is written twice."""
+        if query == "task_fail":
+            row = self._store._execute(settle_failed, query, params, self._store.project)
+        else:
+            row = self._store._execute(settle, query, params)
+        if row is not None:
+            return row
         state = self._store._execute(lookup, "task_lease_state", {"token": params["token"]})
-        if state is not None and state[1] == outcome:
-            return state[0], state[2] if state[2] == "dead" else outcome
-        return self._store._execute(op, query, params, *rest)
+        if state is None or state[1] != outcome:
+            return None
+        task_id, _, status, _, error, result = state
+        if (outcome == "done" and result != detail) or (outcome == "failed" and error != detail):
+            return None
+        return task_id, "dead" if outcome == "failed" and status == "dead" else outcome
 
     def _lost(self, token: int, verb: str) -> errors.LeaseLost:
         row = self._store._execute(lookup, "task_lease_state", {"token": token})
         lead = f"cannot {verb} with token {token}"
         if row is None:
             return errors.LeaseLost(f"{lead}: no claim ever had that token")
-        task_id, outcome, status, current = row
+        task_id, outcome, status, current, _, _ = row
+        if (verb, outcome) == ("complete", "done"):
+            return errors.LeaseLost(f"{lead}: this claim already completed task {task_id}, with another result")
+        if (verb, outcome) == ("fail", "failed"):
+            return errors.LeaseLost(f"{lead}: this claim of task {task_id} already failed, with another error")
         if outcome == "expired" or (current != token and outcome is None):
             return errors.LeaseLost(f"{lead}: the lease on task {task_id} expired and the task was reclaimed")
         if current != token:

@@ -80,10 +80,10 @@ def test_unreachable_server_fails_clearly_and_fast():
 
 
 def test_wrong_credentials_fail_at_once():
-    from tests.conftest import ADMIN_URL, _state
+    from tests.conftest import ADMIN_URL, _state, cannot_run
 
     if _state["pg_error"]:
-        pytest.skip("PostgreSQL not reachable")
+        cannot_run("PostgreSQL not reachable")
     bad = ADMIN_URL.replace("://", "://no_such_role_x:pw@", 1).replace("postgres@", "", 1)
     with pytest.raises(errors.AuthenticationFailed) as info:
         roost.connect(bad, connect_timeout=30)
@@ -91,10 +91,10 @@ def test_wrong_credentials_fail_at_once():
 
 
 def test_missing_database_is_named():
-    from tests.conftest import ADMIN_URL, _state, with_database
+    from tests.conftest import ADMIN_URL, _state, cannot_run, with_database
 
     if _state["pg_error"]:
-        pytest.skip("PostgreSQL not reachable")
+        cannot_run("PostgreSQL not reachable")
     with pytest.raises(errors.DatabaseNotFound, match="no_such_db_roost"):
         roost.connect(with_database(ADMIN_URL, "no_such_db_roost"))
 

@@ -22,7 +22,7 @@ import psycopg
 import pytest
 
 import roost
-from tests.conftest import ADMIN_URL
+from tests.conftest import ADMIN_URL, cannot_run, cluster, local_cluster
 from tests.helpers import event_publisher, event_subscriber
 
 pytestmark = pytest.mark.slow
@@ -146,28 +146,20 @@ def _terminate_roost_connections(url: str) -> int:
     return int(row[0]) if row else 0
 
 
-def _restart_command() -> list[str] | None:
-    host = urlsplit(ADMIN_URL).hostname
-    if host not in ("127.0.0.1", "localhost", "::1") or not shutil.which("pg_ctlcluster") or os.geteuid() != 0:
-        return None
-    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
-    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart", "-m", "fast"] \
-        if versions else None
-
-
 def test_publishers_and_subscribers_survive_killed_connections_and_a_restart(pg_url):
     """The four-by-5,000 run again, on PostgreSQL, while every roost connection (listeners
-    included) is killed and then the server restarts. Publishers retry with dedupe keys."""
-    restart = _restart_command()
-    if restart is None:
-        pytest.skip("the PostgreSQL server is not a local Debian cluster this test may restart")
+    included) is killed and then the server restarts. Half the publishers use dedupe keys and retry
+    what still fails; the other half use neither and rely on the request key roost gives every
+    publish, so that the publish is repeated inside roost without being done twice."""
+    if local_cluster("restart") is None:
+        cannot_run("the PostgreSQL server is not a local Debian cluster this test may restart (as root)")
     publishers, subscribers, each = 4, 3, 5000
     roost.connect(pg_url).close()
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(publishers + subscribers + 1), ctx.Queue()
     procs = [ctx.Process(target=event_subscriber, args=(pg_url, publishers * each, barrier, out))
              for _ in range(subscribers)]
-    procs += [ctx.Process(target=event_publisher, args=(pg_url, i, each, barrier, out, True))
+    procs += [ctx.Process(target=event_publisher, args=(pg_url, i, each, barrier, out, i % 2 == 0))
               for i in range(publishers)]
     for p in procs:
         p.start()
@@ -178,14 +170,13 @@ def test_publishers_and_subscribers_survive_killed_connections_and_a_restart(pg_
     with psycopg.connect(pg_url) as conn:
         row = conn.execute("SELECT count(*) FROM roost.events").fetchone()
     published_before_restart = int(row[0]) if row else 0
-    subprocess.run(restart, check=True, capture_output=True, timeout=60)
+    cluster("restart")
     results = [out.get(timeout=400) for _ in procs]
     for p in procs:
         p.join(timeout=30)
     assert all(r[0] == "ok" for r in results), results
     assert killed >= publishers + subscribers, f"only {killed} connections were killed"
     assert 0 < published_before_restart < publishers * each, "the restart did not come mid-run"
-    assert sum(r[2] for r in results if len(r) == 3) >= 1, "no publish met a fault: nothing was exercised"
     seen = [r for r in results if len(r) == 6]
     assert len(seen) == subscribers
     for _, distinct, duplicates, in_order, rising, nothing_more in seen:
@@ -208,9 +199,9 @@ def pgbouncer_url(pg_url):
     binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
     target = urlsplit(ADMIN_URL)
     if binary is None:
-        pytest.skip("pgbouncer is not installed (Debian package pgbouncer)")
+        cannot_run("pgbouncer is not installed (Debian package pgbouncer; .ci/run installs it)")
     if target.hostname not in ("127.0.0.1", "localhost") or os.geteuid() != 0:
-        pytest.skip("the PgBouncer test needs the local server and root (to run pgbouncer as postgres)")
+        cannot_run("the PgBouncer test needs the local server and root (to run pgbouncer as postgres)")
     port = _free_port()
     folder = Path(tempfile.mkdtemp(prefix="roost-pgbouncer-"))  # pgbouncer runs as postgres: outside /tmp/pytest-*
     os.chmod(folder, 0o777)

@@ -10,6 +10,7 @@ from roost import diagnostics, errors
 
 
 def test_killed_connection_is_reported_then_replaced(pg_url):
+    """A write that may have committed reports the lost connection; the pool replaces it."""
     with roost.connect(pg_url, pool_min_size=1, pool_max_size=1) as store:
         assert store.get_project() is not None
         with psycopg.connect(pg_url, autocommit=True) as admin:
@@ -19,7 +20,7 @@ def test_killed_connection_is_reported_then_replaced(pg_url):
             ).fetchone()
         assert killed is not None and killed[0] >= 1
         with pytest.raises(errors.ConnectionLost, match="lost"):
-            store.get_project()
+            store.signals.set("K", 1)
         # the broken connection was dropped from the pool; the next call gets a fresh one
         project = store.get_project()
         assert project is not None and project.name == store.project

@@ -137,8 +137,9 @@ def test_release_cancel_and_unknown(url):
         store.tasks.release(claim.token)
         got = store.tasks.get(a)
         assert got is not None and got.status == "pending" and got.attempts == 0
-        with pytest.raises(errors.LeaseLost):
-            store.tasks.release(claim.token)
+        store.tasks.release(claim.token)  # repeated: the same ending, so a success that changes nothing
+        with pytest.raises(errors.LeaseLost, match="released"):
+            store.tasks.complete(claim.token)  # another ending for that claim is refused
         running = store.tasks.claim("w")[0]
         assert store.tasks.cancel(a, "not needed") is True
         with pytest.raises(errors.LeaseLost, match="cancelled"):
@@ -197,3 +198,44 @@ def test_bad_input_changes_nothing(url):
         with pytest.raises(errors.InvalidArgument, match="status"):
             store.tasks.list(status="weird")
         assert store.tasks.list() == [] and store.tasks.stats() == []
+
+
+def test_a_repeated_settle_succeeds_and_another_ending_is_a_lost_lease(url):
+    """A settle repeated with the same token and the same outcome (say after a lost answer) is a
+    success that changes nothing; a different ending, or another claim's token, is a lost lease."""
+    with roost.connect(url) as store:
+        done_id, failed_id, dead_id = (store.tasks.enqueue(k, max_attempts=2) for k in ("done", "failed", "dead"))
+        claims = {c.id: c for c in store.tasks.claim("w", n=3)}
+        done, failed, dead = claims[done_id], claims[failed_id], claims[dead_id]
+        store.tasks.complete(done.token, {"files": 3})
+        store.tasks.complete(done.token, {"files": 3})
+        assert [r.outcome for r in store.tasks.history(done_id)] == ["done"]
+        assert _result(store, done_id) == {"files": 3}
+        with pytest.raises(errors.LeaseLost, match="another result"):
+            store.tasks.complete(done.token, {"files": 4})
+        with pytest.raises(errors.LeaseLost, match="done"):
+            store.tasks.fail(done.token, "late")
+        with pytest.raises(errors.LeaseLost, match="done"):
+            store.tasks.release(done.token)
+        assert _result(store, done_id) == {"files": 3}
+
+        assert store.tasks.fail(failed.token, "flaky", backoff=0) == "failed"
+        assert store.tasks.fail(failed.token, "flaky", backoff=0) == "failed"
+        with pytest.raises(errors.LeaseLost, match="another error"):
+            store.tasks.fail(failed.token, "something else")
+        again = store.tasks.claim("w")[0]
+        assert again.id == failed_id and again.attempts == 2
+        assert store.tasks.fail(failed.token, "flaky") == "failed"  # still that claim's own ending
+        with pytest.raises(errors.LeaseLost, match="claimed again"):
+            store.tasks.complete(failed.token)
+
+        assert store.tasks.fail(dead.token, "broken", retry=False) == "dead"
+        assert store.tasks.fail(dead.token, "broken", retry=False) == "dead"
+        assert [r.outcome for r in store.tasks.history(dead_id)] == ["failed"]
+        assert [r.outcome for r in store.tasks.history(failed_id)] == ["failed", None]
+
+
+def _result(store, task_id):
+    task = store.tasks.get(task_id)
+    assert task is not None
+    return task.result

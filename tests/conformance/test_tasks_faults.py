@@ -4,13 +4,9 @@ restart mid-run. Workers recover on their own, and every task still ends complet
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
-import shutil
-import subprocess
 import threading
 import time
 from typing import Any
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
@@ -18,7 +14,7 @@ import pytest
 import roost
 from roost.tasks import TaskSpec
 from tests.conformance.test_tasks_processes import _exactly_once
-from tests.conftest import ADMIN_URL
+from tests.conftest import cannot_run, cluster, local_cluster
 from tests.helpers import create_completions, queue_worker
 
 pytestmark = pytest.mark.slow
@@ -73,20 +69,9 @@ def test_workers_recover_from_killed_connections(pg_url):
     assert sum(killed) >= 10, f"only {sum(killed)} connections were killed: the test exercised too little"
 
 
-def _local_cluster() -> list[str] | None:
-    """The command that restarts the test server, if it is this machine's Debian cluster."""
-    host = urlsplit(ADMIN_URL).hostname
-    if host not in ("127.0.0.1", "localhost", "::1") or not shutil.which("pg_ctlcluster") or os.geteuid() != 0:
-        return None
-    versions = sorted(os.listdir("/etc/postgresql")) if os.path.isdir("/etc/postgresql") else []
-    return ["pg_ctlcluster", "--skip-systemctl-redirect", versions[-1], "main", "restart", "-m", "fast"] if versions \
-        else None
-
-
 def test_workers_recover_from_a_server_restart(pg_url):
-    restart = _local_cluster()
-    if restart is None:
-        pytest.skip("the PostgreSQL server is not a local Debian cluster this test may restart")
+    if local_cluster("restart") is None:
+        cannot_run("the PostgreSQL server is not a local Debian cluster this test may restart (as root)")
     _seed(pg_url)
 
     def started() -> object:
@@ -100,7 +85,7 @@ def test_workers_recover_from_a_server_restart(pg_url):
     with psycopg.connect(pg_url, autocommit=True) as conn:
         row = conn.execute("SELECT count(*) FROM roost.tasks WHERE status = 'done'").fetchone()
     done_before = int(row[0]) if row else 0
-    subprocess.run(restart, check=True, capture_output=True, timeout=60)
+    cluster("restart")
     _finish(pg_url, procs, out)
     assert started() != before, "the server did not restart"
     assert 0 < done_before < TOTAL, f"the restart came at {done_before} of {TOTAL} tasks: not mid-run"

@@ -27,6 +27,10 @@ class Capabilities:
     """Row locks with SKIP LOCKED, so claimers do not queue behind each other."""
     multi_host: bool
     """Processes on several machines may share the store."""
+    remote: bool
+    """The database is reached over a network connection, which can break after a commit and
+    before its answer arrives. Writes that cannot simply run again then carry a request key
+    (:class:`roost._op.RequestKey`), so that they can be repeated without being done twice."""
 
 
 class Listener(Protocol):

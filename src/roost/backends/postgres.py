@@ -12,6 +12,7 @@ reported at once, since waiting cannot fix it.
 
 from __future__ import annotations
 
+import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -31,12 +32,17 @@ from roost.config import Settings
 
 T = TypeVar("T")
 
+# psycopg_pool warns on stderr for every connection it drops or cannot open, which floods the
+# output of a worker riding out an outage; roost reports outages itself. The records still reach
+# any handler the application configures (they propagate), so they are quiet only by default.
+logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
+
 
 class PostgresBackend:
     """See the module docstring."""
 
     dialect = "postgresql"
-    capabilities = Capabilities(notify=True, skip_locked=True, multi_host=True)
+    capabilities = Capabilities(notify=True, skip_locked=True, multi_host=True, remote=True)
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -48,6 +54,9 @@ class PostgresBackend:
             "application_name": "roost",
             "options": f"-c statement_timeout={int(settings.statement_timeout * 1000)}",
         }
+        self.lose_answers = 0
+        """Fault injection for tests: the next this many operations run on a pooled connection
+        commit, and then their answer is lost as if the connection broke right after COMMIT."""
         self._connect_first()
         self._pool = psycopg_pool.ConnectionPool(
             settings.url.raw,
@@ -101,16 +110,30 @@ class PostgresBackend:
                 nullcontext(tx) if tx is not None else self._pool.connection() as conn,
                 conn.transaction() if atomic else nullcontext(),
             ):
-                return drive(make(), partial(self._run, conn))
+                value = drive(make(), partial(self._run, conn))
+            if self.lose_answers and tx is None:
+                self.lose_answers -= 1
+                raise errors.ConnectionLost("the PostgreSQL connection was lost (test fault: after the commit)")
+            return value
+        except psycopg_pool.PoolTimeout as exc:  # first: it is a psycopg.OperationalError too
+            raise self._pool_timeout() from exc
         except psycopg.Error as exc:
             raise _translate(exc) from exc
-        except psycopg_pool.PoolTimeout as exc:
-            raise self._pool_timeout() from exc
 
-    def _pool_timeout(self) -> errors.PoolTimeout:
-        return errors.PoolTimeout(
-            f"no PostgreSQL connection became free within {self._settings.acquire_timeout:g} s "
-            f"(pool_max_size = {self._settings.pool_max_size})"
+    def _pool_timeout(self) -> errors.PoolTimeout | errors.ServerUnreachable:
+        """Why no connection came within ``acquire_timeout``: every one was in use (the pool is
+        full: PoolTimeout), or the pool could not open one (the server is down: ServerUnreachable,
+        and nothing was sent). Callers decide differently on each, so the two are told apart."""
+        stats = self._pool.get_stats()
+        if stats.get("pool_size", 0) >= self._settings.pool_max_size:
+            return errors.PoolTimeout(
+                f"all {self._settings.pool_max_size} PostgreSQL connections stayed in use for "
+                f"acquire_timeout = {self._settings.acquire_timeout:g} s; raise pool_max_size or acquire_timeout, "
+                f"or hold connections for less time"
+            )
+        return errors.ServerUnreachable(
+            f"cannot reach PostgreSQL at {self._masked}: no connection could be opened within "
+            f"acquire_timeout = {self._settings.acquire_timeout:g} s (nothing was sent)"
         )
 
     @contextmanager
@@ -122,10 +145,10 @@ class PostgresBackend:
                 return
             with self._pool.connection() as conn, conn.transaction():
                 yield conn
-        except psycopg.Error as exc:
-            raise _translate(exc) from exc
         except psycopg_pool.PoolTimeout as exc:
             raise self._pool_timeout() from exc
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
 
     # -- wake-ups -----------------------------------------------------------------------------
 

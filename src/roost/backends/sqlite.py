@@ -74,8 +74,9 @@ class _Pool:
                     left = deadline - time.monotonic()
                     if left <= 0:
                         raise errors.PoolTimeout(
-                            f"no SQLite connection became free within {self._timeout:g} s "
-                            f"(pool_max_size = {self._size})"
+                            f"all {self._size} SQLite connections stayed in use for acquire_timeout = "
+                            f"{self._timeout:g} s; raise pool_max_size or acquire_timeout, "
+                            "or hold connections for less time"
                         )
                     self._cond.wait(min(left, 0.1))
             finally:
@@ -121,7 +122,7 @@ class SQLiteBackend:
     """See the module docstring."""
 
     dialect = "sqlite"
-    capabilities = Capabilities(notify=False, skip_locked=False, multi_host=False)
+    capabilities = Capabilities(notify=False, skip_locked=False, multi_host=False, remote=False)
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

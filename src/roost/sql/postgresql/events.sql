@@ -3,8 +3,8 @@
 -- after what was read. See migration 0005.
 
 -- name: event_insert
-INSERT INTO roost.events (project, topic, payload, refs, dedupe_key)
-VALUES (%(project)s, %(topic)s, %(payload)s, %(refs)s::jsonb, %(dedupe_key)s)
+INSERT INTO roost.events (project, topic, payload, refs, dedupe_key, request_key)
+VALUES (%(project)s, %(topic)s, %(payload)s, %(refs)s::jsonb, %(dedupe_key)s, %(request_key)s)
 ON CONFLICT (project, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
 RETURNING txid::text::bigint, position, topic, payload, refs::text, dedupe_key,
           extract(epoch FROM created_at)::float8
@@ -12,6 +12,11 @@ RETURNING txid::text::bigint, position, topic, payload, refs::text, dedupe_key,
 -- name: event_by_dedupe_key
 SELECT txid::text::bigint, position, topic, payload, refs::text, dedupe_key, extract(epoch FROM created_at)::float8
 FROM roost.events WHERE project = %(project)s AND dedupe_key = %(dedupe_key)s
+
+-- name: event_by_request_key
+-- The events an earlier run of this publish call wrote, in their order (migration 0006).
+SELECT txid::text::bigint, position, topic, payload, refs::text, dedupe_key, extract(epoch FROM created_at)::float8
+FROM roost.events WHERE request_key = %(request_key)s AND project = %(project)s ORDER BY position
 
 -- name: event_page
 -- The next events after the cursor that no still-running transaction can precede.
@@ -74,8 +79,8 @@ ORDER BY t, position
 
 -- name: event_insert_many
 -- A batch without dedupe keys in one statement; rows are inserted (and numbered) in the given order.
-INSERT INTO roost.events (project, topic, payload, refs)
-SELECT %(project)s, r.topic, r.payload, r.refs::jsonb
+INSERT INTO roost.events (project, topic, payload, refs, request_key)
+SELECT %(project)s, r.topic, r.payload, r.refs::jsonb, %(request_key)s
 FROM json_to_recordset(%(rows)s::json) AS r(i integer, topic text, payload text, refs text)
 ORDER BY r.i
 RETURNING txid::text::bigint, position, topic, payload, refs::text, dedupe_key, extract(epoch FROM created_at)::float8

@@ -107,12 +107,14 @@ CREATE TABLE roost.tasks (
     error text,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
-    finished_at timestamptz
+    finished_at timestamptz,
+    request_key text
 ) WITH (fillfactor = 80);
 CREATE INDEX tasks_ready ON roost.tasks (project, priority DESC, id)
     WHERE status IN ('pending', 'failed') AND blocked_by = 0;
 CREATE INDEX tasks_leases ON roost.tasks (lease_expires_at) WHERE status = 'running';
 CREATE UNIQUE INDEX tasks_token ON roost.tasks (token);
+CREATE INDEX tasks_request ON roost.tasks (request_key) WHERE request_key IS NOT NULL;
 CREATE UNIQUE INDEX tasks_idempotency ON roost.tasks (project, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX tasks_status ON roost.tasks (project, status, queue);
 
@@ -235,11 +237,13 @@ CREATE TABLE roost.events (
     payload text NOT NULL,
     refs jsonb NOT NULL DEFAULT '{}',
     dedupe_key text,
-    created_at timestamptz NOT NULL DEFAULT clock_timestamp()
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    request_key text
 );
 CREATE INDEX events_order ON roost.events (project, txid, position);
 CREATE INDEX events_created ON roost.events (created_at);
 CREATE UNIQUE INDEX events_dedupe ON roost.events (project, dedupe_key) WHERE dedupe_key IS NOT NULL;
+CREATE INDEX events_request ON roost.events (request_key) WHERE request_key IS NOT NULL;
 
 CREATE TABLE roost.event_consumers (
     project text NOT NULL,

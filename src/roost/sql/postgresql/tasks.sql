@@ -7,15 +7,19 @@
 
 -- name: task_insert
 INSERT INTO roost.tasks (project, queue, kind, payload, target, capability, priority, status, run_after,
-                         max_attempts, timeout, idempotency_key, blocked_by, created_at, updated_at)
+                         max_attempts, timeout, idempotency_key, blocked_by, created_at, updated_at, request_key)
 SELECT %(project)s, %(queue)s, %(kind)s, %(payload)s, %(target)s, %(capability)s, %(priority)s, 'pending',
        coalesce(to_timestamp(%(run_at)s::float8), clock_timestamp()), %(max_attempts)s, %(timeout)s::float8,
-       %(idempotency_key)s, %(blocked_by)s, clock_timestamp(), clock_timestamp()
+       %(idempotency_key)s, %(blocked_by)s, clock_timestamp(), clock_timestamp(), %(request_key)s
 ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id
 
 -- name: task_by_idempotency
 SELECT id FROM roost.tasks WHERE project = %(project)s AND idempotency_key = %(idempotency_key)s
+
+-- name: task_by_request_key
+-- The tasks an earlier run of this enqueue call wrote, in the order it wrote them (migration 0006).
+SELECT id, idempotency_key FROM roost.tasks WHERE request_key = %(request_key)s AND project = %(project)s ORDER BY id
 
 -- name: task_states
 -- The status of each listed task of this project (ids as a JSON array).
@@ -107,8 +111,9 @@ UPDATE roost.tasks SET status = 'cancelled', error = 'a task it depends on is de
 WHERE id IN (SELECT id FROM doomed) AND status IN ('pending', 'failed')
 
 -- name: task_lease_state
--- What became of a claim, for the message when a token is refused.
-SELECT r.task_id, r.outcome, t.status, t.token FROM roost.task_runs r
+-- What became of a claim: to tell a repeated settle from a lost lease, and for the message
+-- when a token is refused.
+SELECT r.task_id, r.outcome, t.status, t.token, r.error, t.result FROM roost.task_runs r
 JOIN roost.tasks t ON t.id = r.task_id WHERE r.token = %(token)s
 
 -- name: task_get

@@ -3,14 +3,19 @@
 -- cursor are rowid range scans (the table has no other index; see migration 0005).
 
 -- name: event_insert
-INSERT INTO events (project, topic, payload, refs, dedupe_key)
-VALUES (:project, :topic, :payload, :refs, :dedupe_key)
+INSERT INTO events (project, topic, payload, refs, dedupe_key, request_key)
+VALUES (:project, :topic, :payload, :refs, :dedupe_key, :request_key)
 ON CONFLICT (project, dedupe_key) WHERE dedupe_key IS NOT NULL DO NOTHING
 RETURNING 0, position, topic, payload, refs, dedupe_key, created_at
 
 -- name: event_by_dedupe_key
 SELECT 0, position, topic, payload, refs, dedupe_key, created_at
 FROM events WHERE project = :project AND dedupe_key = :dedupe_key
+
+-- name: event_by_request_key
+-- The events an earlier run of this publish call wrote, in their order (migration 0006).
+SELECT 0, position, topic, payload, refs, dedupe_key, created_at
+FROM events WHERE request_key = :request_key AND project = :project ORDER BY position
 
 -- name: event_page
 SELECT 0, position, topic, payload, refs, dedupe_key, created_at
@@ -60,8 +65,9 @@ ORDER BY position
 
 -- name: event_insert_many
 -- A batch without dedupe keys in one statement; rows are inserted (and numbered) in the given order.
-INSERT INTO events (project, topic, payload, refs)
-SELECT :project, json_extract(value, '$.topic'), json_extract(value, '$.payload'), json_extract(value, '$.refs')
+INSERT INTO events (project, topic, payload, refs, request_key)
+SELECT :project, json_extract(value, '$.topic'), json_extract(value, '$.payload'), json_extract(value, '$.refs'),
+       :request_key
 FROM json_each(:rows)
 ORDER BY key
 RETURNING 0, position, topic, payload, refs, dedupe_key, created_at

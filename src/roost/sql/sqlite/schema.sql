@@ -108,8 +108,10 @@ CREATE TABLE tasks (
     error TEXT,
     created_at REAL NOT NULL,
     updated_at REAL NOT NULL,
-    finished_at REAL
+    finished_at REAL,
+    request_key TEXT
 );
+CREATE INDEX tasks_request ON tasks (request_key) WHERE request_key IS NOT NULL;
 CREATE INDEX tasks_ready ON tasks (project, priority DESC, id)
     WHERE status IN ('pending', 'failed') AND blocked_by = 0;
 CREATE INDEX tasks_leases ON tasks (lease_expires_at) WHERE status = 'running';
@@ -146,9 +148,11 @@ CREATE TABLE events (
     payload TEXT NOT NULL,
     refs TEXT NOT NULL DEFAULT '{}',
     dedupe_key TEXT,
-    created_at REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0)
+    created_at REAL NOT NULL DEFAULT ((julianday('now') - 2440587.5) * 86400.0),
+    request_key TEXT
 );
 CREATE UNIQUE INDEX events_dedupe ON events (project, dedupe_key) WHERE dedupe_key IS NOT NULL;
+CREATE INDEX events_request ON events (request_key) WHERE request_key IS NOT NULL;
 
 CREATE TABLE event_consumers (
     project TEXT NOT NULL,

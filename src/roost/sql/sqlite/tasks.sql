@@ -6,14 +6,18 @@
 
 -- name: task_insert
 INSERT INTO tasks (project, queue, kind, payload, target, capability, priority, status, run_after,
-                   max_attempts, timeout, idempotency_key, blocked_by, created_at, updated_at)
+                   max_attempts, timeout, idempotency_key, blocked_by, created_at, updated_at, request_key)
 VALUES (:project, :queue, :kind, :payload, :target, :capability, :priority, 'pending',
-        coalesce(:run_at, (julianday('now') - 2440587.5) * 86400.0), :max_attempts, :timeout, :idempotency_key, :blocked_by, (julianday('now') - 2440587.5) * 86400.0, (julianday('now') - 2440587.5) * 86400.0)
+        coalesce(:run_at, (julianday('now') - 2440587.5) * 86400.0), :max_attempts, :timeout, :idempotency_key, :blocked_by, (julianday('now') - 2440587.5) * 86400.0, (julianday('now') - 2440587.5) * 86400.0, :request_key)
 ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id
 
 -- name: task_by_idempotency
 SELECT id FROM tasks WHERE project = :project AND idempotency_key = :idempotency_key
+
+-- name: task_by_request_key
+-- The tasks an earlier run of this enqueue call wrote, in the order it wrote them (migration 0006).
+SELECT id, idempotency_key FROM tasks WHERE request_key = :request_key AND project = :project ORDER BY id
 
 -- name: task_states
 SELECT id, status FROM tasks WHERE project = :project AND id IN (SELECT value FROM json_each(:ids))
@@ -116,7 +120,7 @@ UPDATE tasks SET status = 'cancelled', error = 'a task it depends on is dead or 
 WHERE id IN (SELECT id FROM doomed) AND status IN ('pending', 'failed')
 
 -- name: task_lease_state
-SELECT r.task_id, r.outcome, t.status, t.token FROM task_runs r
+SELECT r.task_id, r.outcome, t.status, t.token, r.error, t.result FROM task_runs r
 JOIN tasks t ON t.id = r.task_id WHERE r.token = :token
 
 -- name: task_get
