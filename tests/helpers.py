@@ -17,6 +17,7 @@ from roost import diagnostics
 from roost._op import Op, Script
 from roost.migrations import MigrationSet
 from roost.store import Store
+from roost.tasks import TaskSpec
 
 TOY_SQL = {
     "sqlite": [
@@ -316,3 +317,11 @@ def event_subscriber(url: str, total: int, barrier: Any, out: Any) -> None:
         out.put(("ok", len(set(seen)), duplicates, in_order, rising, extra is None))
     except BaseException as exc:
         out.put(("error", repr(exc), 0, False, False, False))
+
+
+def sqlite_batch_writer(url: str, round_: int, ready: Any) -> None:
+    """Child: commit batches of 20 tasks (payload ``{"batch": ...}``) until killed."""
+    with roost.connect(url, sqlite_busy_timeout=30) as store:
+        ready.set()
+        for i in itertools.count():
+            store.tasks.enqueue_many([TaskSpec("kill", {"batch": f"{round_}-{i}", "n": n}) for n in range(20)])
