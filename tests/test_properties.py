@@ -39,7 +39,8 @@ def mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any] = junk) -> 
     return st.integers(0, 4).flatmap(lambda i: bad if i == 0 else good)
 
 
-good_names = st.text(st.characters(exclude_categories=("Cc", "Cs")), min_size=1, max_size=40).map(str.strip).filter(bool)
+printable = st.characters(exclude_categories=("Cc", "Cs"))
+good_names = st.text(printable, min_size=1, max_size=40).map(str.strip).filter(bool)
 names = mostly(good_names, st.text(max_size=300) | junk)
 durations = mostly(st.floats(0.05, 3600) | st.integers(1, 3600), st.floats() | st.integers(-10, 10**9) | junk)
 values = mostly(json_values)
