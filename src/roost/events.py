@@ -102,10 +102,13 @@ def publish_one(row: dict[str, Any], key: RequestKey) -> Op[Event]:
         earlier = (yield Query("event_by_request_key", {"project": row["project"], "request_key": key.value})).one()
         if earlier is not None:
             return _event(earlier)
-    return (yield from _insert(row, key.value if row["dedupe_key"] is None else None))
+    return (yield from _insert(row, key))
 
 
-def _insert(row: dict[str, Any], request_key: str | None) -> Op[Event]:
+def _insert(row: dict[str, Any], key: RequestKey) -> Op[Event]:
+    """Insert one event: under the call's request key, unless its dedupe key already makes it
+    repeatable (the events a repeat finds by request key are then exactly those without one)."""
+    request_key = key.value if row["dedupe_key"] is None else None
     found = (yield Query("event_insert", {**row, "request_key": request_key})).one()
     if found is None:  # the dedupe key was used before: that event stands for this one
         return (yield from _by_dedupe_key(row))
@@ -136,7 +139,7 @@ def publish_all(rows: list[dict[str, Any]], key: RequestKey) -> Op[list[Event]]:
     if any(row["dedupe_key"] is not None for row in rows):  # each may stand for an earlier event
         found = []
         for row in rows:
-            found.append((yield from _insert(row, key.value if row["dedupe_key"] is None else None)))
+            found.append((yield from _insert(row, key)))
         return found
     batch = json.dumps([{"i": i, "topic": r["topic"], "payload": r["payload"], "refs": r["refs"]}
                         for i, r in enumerate(rows)])
@@ -558,8 +561,9 @@ class BufferedPublisher:
     """Collects events and writes them in batches: at ``max_events``, after ``max_delay`` seconds,
     on :meth:`flush` and on :meth:`close`. A failed write keeps the batch and is retried with
     backoff, as the same batch with the same request key, so a batch whose commit went through
-    unseen is not written twice; nothing is dropped silently. If the buffer reaches 100 batches because writes keep
-    failing, :meth:`publish` raises the last error instead of growing without bound."""
+    unseen is not written twice; nothing is dropped silently. If the buffer reaches 100 batches
+    because writes keep failing, :meth:`publish` raises the last error instead of growing without
+    bound."""
 
     def __init__(self, events: Events, max_events: int, max_delay: float) -> None:
         self._events = events

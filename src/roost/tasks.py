@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -380,7 +380,7 @@ class Tasks:
         nothing: after a lost connection, simply call it again."""
         token = _token(token)
         text = v.to_json(result, "result", PAYLOAD_MAX_BYTES)
-        if self._settle("done", "task_complete", {"token": token, "result": text}, text) is None:
+        if self._settle("done", settle, "task_complete", {"token": token, "result": text}, text) is None:
             raise self._lost(token, "complete")
 
     def fail(self, token: int, error: str, *, retry: bool = True, backoff: float = 1.0) -> str:
@@ -393,7 +393,7 @@ class Tasks:
         token = _token(token)
         params = {"token": token, "error": error[:ERROR_MAX], "retry": bool(retry),
                   "backoff": v.seconds(backoff, "backoff", 0, 3600)}
-        row = self._settle("failed", "task_fail", params, error[:ERROR_MAX])
+        row = self._settle("failed", settle_failed, "task_fail", params, error[:ERROR_MAX], self._store.project)
         if row is None:
             raise self._lost(token, "fail")
         return str(row[1])
@@ -402,7 +402,7 @@ class Tasks:
         """Give the task back unfinished: pending again, and the attempt does not count. Repeating
         a release that already succeeded succeeds again."""
         token = _token(token)
-        if self._settle("released", "task_release", {"token": token}, None) is None:
+        if self._settle("released", settle, "task_release", {"token": token}, None) is None:
             raise self._lost(token, "release")
 
     def cancel(self, task_id: int, reason: str = "cancelled") -> bool:
@@ -416,17 +416,15 @@ class Tasks:
             raise errors.NotFound(f"no task {task_id} in project {self._store.project!r}")
         return False
 
-    def _settle(self, outcome: str, query: str, params: dict[str, Any], detail: str | None) -> tuple[Any, ...] | None:
+    def _settle(self, outcome: str, op: Callable[..., Op[tuple[Any, ...] | None]], query: str,
+                params: dict[str, Any], detail: str | None, *rest: Any) -> tuple[Any, ...] | None:
         """End a claim by its token; the row is (task id, status), None if the lease is lost.
 
         The guarded write is refused when the claim has ended. If it ended with this very outcome
         and ``detail`` (the result of a completion, the error of a failure), it was an earlier
         call with this token that ended it, one whose answer was lost with its connection: the
         settle is then a success, idempotently, and nothing is written twice."""
-        if query == "task_fail":
-            row = self._store._execute(settle_failed, query, params, self._store.project)
-        else:
-            row = self._store._execute(settle, query, params)
+        row = self._store._execute(op, query, params, *rest)
         if row is not None:
             return row
         state = self._store._execute(lookup, "task_lease_state", {"token": params["token"]})
