@@ -33,12 +33,18 @@ def test_task_lifecycle_and_exit_codes(db, tmp_path):
     assert [(c["id"], c["payload"]) for c in claimed] == [(plan, {"goal": "ship"})]
     token = claimed[0]["token"]
     assert roost_cli("task", "claim", "--agent", "coder").returncode == 3  # build waits for plan
-    assert roost_cli("task", "heartbeat", str(token)).returncode == 0
-    assert roost_cli("task", "done", str(token), "--result", '{"steps": 3}').returncode == 0
-    assert roost_cli("task", "done", str(token)).returncode == 4
+    assert roost_cli("task", "heartbeat", str(plan), "--token", str(token)).returncode == 0
+    assert roost_cli("task", "done", str(plan), "--token", str(token), "--result", '{"steps": 3}').returncode == 0
+    assert roost_cli("task", "done", str(plan), "--token", str(token), "--result", '{"steps": 3}').returncode == 0
+    assert roost_cli("task", "done", str(plan), "--token", str(token)).returncode == 4  # another result
+    assert roost_cli("task", "done", str(token)).returncode == 2  # the token alone is a usage error
     line = roost_cli("task", "claim", "--agent", "coder").stdout.split()
     assert int(line[0]) == build and line[2] == "build"
-    assert roost_cli("task", "fail", line[1], "--error", "flaky", "--backoff", "0").stdout.strip() == "failed"
+    mixed = roost_cli("task", "fail", str(plan), "--token", line[1], "--error", "x")  # build's token, plan's id
+    assert mixed.returncode == 1 and f"is a claim of task {build}, not of task {plan}" in mixed.stderr
+    assert roost_cli("task", "done", str(build), "--token", "987654").returncode == 3  # never issued
+    assert roost_cli("task", "fail", str(build), "--token", line[1], "--error", "flaky", "--backoff", "0"
+                     ).stdout.strip() == "failed"
     got = json.loads(roost_cli("task", "get", str(build), "--json").stdout)
     assert got["task"]["status"] == "failed" and [r["outcome"] for r in got["history"]] == ["failed"]
     assert roost_cli("task", "cancel", str(build)).returncode == 0

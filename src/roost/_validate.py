@@ -23,6 +23,9 @@ AGENT_NAME_MAX = 128
 LABEL_MAX = 64
 COMMAND_MAX = 4096
 JSON_MAX_BYTES = 64 * 1024
+JSON_DEPTH_MAX = 64
+"""Arrays and objects may nest this deep in any JSON roost stores. Far beyond what agents write,
+and far below the depth at which Python's own JSON code (and so every reader) runs out of stack."""
 
 
 def name(value: object, what: str, max_len: int) -> str:
@@ -73,7 +76,11 @@ def integer(value: object, what: str, low: int, high: int) -> int:
 
 
 def to_json(value: Any, what: str, max_bytes: int = JSON_MAX_BYTES) -> str:
-    """Encode ``value`` as compact JSON text, refusing what JSON cannot carry and what is too big."""
+    """Encode ``value`` as compact JSON text, refusing what JSON cannot carry exactly (keys that are
+    not strings, which JSON would silently turn into strings; NaN), what nests deeper than
+    JSON_DEPTH_MAX, and what is too big."""
+    if isinstance(value, dict | list | tuple):
+        _check_shape(value, what)
     try:
         text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
     except (TypeError, ValueError) as exc:
@@ -84,12 +91,45 @@ def to_json(value: Any, what: str, max_bytes: int = JSON_MAX_BYTES) -> str:
     return text
 
 
+def _check_shape(value: dict[Any, Any] | list[Any] | tuple[Any, ...], what: str) -> None:
+    """Walk the containers of ``value`` without recursion: depth and key types."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > JSON_DEPTH_MAX:
+            raise InvalidArgument(f"{what} nests arrays and objects {JSON_DEPTH_MAX + 1} or more levels deep; "
+                                  f"the limit is {JSON_DEPTH_MAX}")
+        if isinstance(item, dict):
+            for key in item:
+                if not isinstance(key, str):
+                    raise InvalidArgument(f"{what} has the key {_show(repr(key))[1:-1]} ({type(key).__name__}); "
+                                          "JSON object keys must be strings")
+            children = item.values()
+        else:
+            children = item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list | tuple))
+
+
 def parse_json(text: str, what: str) -> Any:
     """Parse JSON given by a person (the CLI), naming what was wrong with it."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise InvalidArgument(f"{what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except RecursionError:
+        raise InvalidArgument(f"{what} nests deeper than {JSON_DEPTH_MAX} levels") from None
+    return value
+
+
+def stored_json(text: str) -> Any:
+    """Decode JSON read back from the store. Values written before the depth limit existed may nest
+    too deep to decode: rather than fail every read (and a subscriber on every restart), such a
+    value reads as a small object that says so and carries the stored text unchanged."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        return {"roost_unreadable": f"stored before roost limited JSON to {JSON_DEPTH_MAX} levels; "
+                                    "it nests deeper than it can be decoded", "json": text}
 
 
 def default_owner() -> str:

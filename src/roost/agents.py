@@ -48,7 +48,7 @@ def _agents(rows: Sequence[tuple[Any, ...]], offline_after: float) -> list[Agent
     found = []
     for name, kind, command, caps, max_conc, meta, status, registered, beat, now in rows:
         age = max(0.0, now - beat)
-        found.append(Agent(name, kind, command, tuple(json.loads(caps)), int(max_conc), json.loads(meta), status,
+        found.append(Agent(name, kind, command, tuple(json.loads(caps)), int(max_conc), v.stored_json(meta), status,
                            to_datetime(registered), to_datetime(beat), age, age < offline_after))
     return found
 

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from roost._op import Op, Query, to_datetime
+from roost._validate import stored_json
 
 
 @dataclass(frozen=True)
@@ -30,5 +31,5 @@ def record(project: str, actor: str, action: str, subject: str, detail: dict[str
 
 def entries(project: str, limit: int) -> Op[list[AuditEntry]]:
     rows = (yield Query("audit_list", {"project": project, "limit": limit})).rows
-    return [AuditEntry(int(i), to_datetime(at), actor, action, subject, json.loads(detail))
+    return [AuditEntry(int(i), to_datetime(at), actor, action, subject, stored_json(detail))
             for i, at, actor, action, subject, detail in rows]

@@ -87,7 +87,7 @@ def _cursor(txid: int, position: int) -> str:
 
 def _event(row: tuple[Any, ...]) -> Event:
     txid, position, topic, payload, refs, key, created = row
-    return Event(_cursor(int(txid), int(position)), int(position), topic, json.loads(payload), json.loads(refs), key,
+    return Event(_cursor(int(txid), int(position)), int(position), topic, v.stored_json(payload), json.loads(refs), key,
                  to_datetime(created))
 
 

@@ -7,7 +7,6 @@ reader's version cannot silently match a later, different value.
 
 from __future__ import annotations
 
-import json
 import time
 from dataclasses import dataclass
 from datetime import datetime
@@ -36,7 +35,7 @@ class Signal:
     updated_by: str
 
 
-_decode = json.JSONDecoder().decode
+_decode = v.stored_json
 
 
 def _signal(row: tuple[Any, ...]) -> Signal:

@@ -134,7 +134,7 @@ def _when(epoch: float | None) -> datetime | None:
 
 
 def _json(text: str | None) -> Any:
-    return None if text is None else json.loads(text)
+    return None if text is None else v.stored_json(text)
 
 
 def _task(row: tuple[Any, ...]) -> Task:
@@ -365,32 +365,37 @@ class Tasks:
             params["queues"], params["capabilities"] = json.dumps(params["queues"]), json.dumps(params["capabilities"])
         return self._store._execute(claim, params)
 
-    def heartbeat(self, token: int, *, lease: float | None = None) -> datetime:
-        """Extend the lease (by the claim's lease length, or ``lease``); returns the new expiry."""
-        token = _token(token)
+    def heartbeat(self, token: int, *, lease: float | None = None, task_id: int | None = None) -> datetime:
+        """Extend the lease (by the claim's lease length, or ``lease``); returns the new expiry.
+
+        Every call that takes a token also takes ``task_id``: given, the token must be one of that
+        task's claims, else InvalidArgument (task ids and tokens are both small integers, and
+        passing one for the other must not settle someone else's task)."""
+        token = self._belongs(token, task_id)
         params = {"token": token, "lease": None if lease is None else v.seconds(lease, "lease", LEASE_MIN, LEASE_MAX)}
         row = self._store._execute(lookup, "task_heartbeat", params)
         if row is None:
             raise self._lost(token, "heartbeat")
         return to_datetime(row[1])
 
-    def complete(self, token: int, result: Any = None) -> None:
+    def complete(self, token: int, result: Any = None, *, task_id: int | None = None) -> None:
         """Mark the task done with ``result`` (JSON); its dependents may now run. Repeating a
         completion that already succeeded (same token, same result) succeeds again and changes
         nothing: after a lost connection, simply call it again."""
-        token = _token(token)
+        token = self._belongs(token, task_id)
         text = v.to_json(result, "result", PAYLOAD_MAX_BYTES)
         if self._settle("done", settle, "task_complete", {"token": token, "result": text}, text) is None:
             raise self._lost(token, "complete")
 
-    def fail(self, token: int, error: str, *, retry: bool = True, backoff: float = 1.0) -> str:
+    def fail(self, token: int, error: str, *, retry: bool = True, backoff: float = 1.0,
+             task_id: int | None = None) -> str:
         """Record a failed attempt. With ``retry`` and attempts left, the task runs again after
         ``backoff`` * 2^(attempt-1) seconds (at most an hour) and this returns ``failed``; otherwise
         it is ``dead`` and the tasks that depend on it are cancelled. Repeating a failure that
         already succeeded (same token, same error) returns the same answer and changes nothing."""
         if not isinstance(error, str):
             raise errors.InvalidArgument("error must be a string")
-        token = _token(token)
+        token = self._belongs(token, task_id)
         params = {"token": token, "error": error[:ERROR_MAX], "retry": bool(retry),
                   "backoff": v.seconds(backoff, "backoff", 0, 3600)}
         row = self._settle("failed", settle_failed, "task_fail", params, error[:ERROR_MAX], self._store.project)
@@ -398,10 +403,10 @@ class Tasks:
             raise self._lost(token, "fail")
         return str(row[1])
 
-    def release(self, token: int) -> None:
+    def release(self, token: int, *, task_id: int | None = None) -> None:
         """Give the task back unfinished: pending again, and the attempt does not count. Repeating
         a release that already succeeded succeeds again."""
-        token = _token(token)
+        token = self._belongs(token, task_id)
         if self._settle("released", settle, "task_release", {"token": token}, None) is None:
             raise self._lost(token, "release")
 
@@ -435,11 +440,26 @@ class Tasks:
             return None
         return task_id, "dead" if outcome == "failed" and status == "dead" else outcome
 
-    def _lost(self, token: int, verb: str) -> errors.LeaseLost:
+    def _belongs(self, token: object, task_id: object) -> int:
+        """Check ``token`` (and, if given, that it is a claim of task ``task_id``; a token never
+        moves to another task, so checking before the write is not a race)."""
+        token = _token(token)
+        if task_id is None:
+            return token
+        task_id = v.integer(task_id, "task id", 1, 2**62)
+        row = self._store._execute(lookup, "task_lease_state", {"token": token})
+        if row is None:
+            raise errors.NotFound(f"no claim ever had token {token} (task {task_id} was named)")
+        if int(row[0]) != task_id:
+            raise errors.InvalidArgument(f"token {token} is a claim of task {row[0]}, not of task {task_id}: pass "
+                                         "the token that claim printed beside the task id")
+        return token
+
+    def _lost(self, token: int, verb: str) -> errors.RoostError:
         row = self._store._execute(lookup, "task_lease_state", {"token": token})
         lead = f"cannot {verb} with token {token}"
         if row is None:
-            return errors.LeaseLost(f"{lead}: no claim ever had that token")
+            return errors.NotFound(f"{lead}: no claim ever had that token")
         task_id, outcome, status, current, _, _ = row
         if (verb, outcome) == ("complete", "done"):
             return errors.LeaseLost(f"{lead}: this claim already completed task {task_id}, with another result")

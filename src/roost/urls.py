@@ -125,3 +125,18 @@ def _check_postgres(url: str) -> None:
             raise InvalidURL(
                 f"PostgreSQL URL {mask(url)!r}: sslmode={value!r} is not one of {', '.join(sorted(_SSLMODES))}"
             )
+    from psycopg import Error as DriverError  # here, so that SQLite and memory URLs never import psycopg
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:  # libpq's own parse: spaces, bad percent-escapes, NUL bytes… Its message quotes the input.
+        conninfo_to_dict(url)
+    except DriverError as exc:
+        raise InvalidURL(f"PostgreSQL URL {mask(url)!r} is malformed: {_scrub(str(exc).strip(), url)}") from None
+
+
+def _scrub(text: str, url: str) -> str:
+    """``text`` with every form of the URL's password (as written, and percent-decoded) masked."""
+    secrets = re.findall(r"//[^/@:]*:([^/@]*)@", url) + re.findall(r"(?i)password=([^&]*)", url)
+    for secret in sorted({s for raw in secrets for s in (raw, unquote(raw)) if s}, key=len, reverse=True):
+        text = text.replace(secret, "***")
+    return text.splitlines()[0] if text else "libpq refused it"

@@ -77,41 +77,64 @@ def task_claim(url: str | None, project: str | None, as_json: bool, agent: str |
             click.echo(f"{c.id} {c.token} {c.kind}")
 
 
+_TOKEN_HELP = "The lease token that `task claim` printed beside the id (required: ids and tokens differ)."
+
+
 @task.command("heartbeat")
-@click.argument("token", type=int)
+@click.argument("task_id", type=int, metavar="ID")
+@click.option("--token", type=int, required=True, help=_TOKEN_HELP)
 @click.option("--lease", type=float, help="Seconds from now (default: the claim's lease).")
 @common
-def task_heartbeat(url: str | None, project: str | None, as_json: bool, token: int, lease: float | None) -> None:
-    """Extend the lease of the claim TOKEN. Exit 4 if it was lost."""
+def task_heartbeat(url: str | None, project: str | None, as_json: bool, task_id: int, token: int,
+                   lease: float | None) -> None:
+    """Extend the lease of task ID's claim --token. Exit 4 if it was lost."""
     with store(url, project) as s:
-        expires = s.tasks.heartbeat(token, lease=lease)
-    emit(as_json, {"token": token, "lease_expires_at": expires}, lambda c: c.print(f"lease until {expires:%H:%M:%S}"))
+        expires = s.tasks.heartbeat(token, lease=lease, task_id=task_id)
+    emit(as_json, {"id": task_id, "token": token, "lease_expires_at": expires},
+         lambda c: c.print(f"lease until {expires:%H:%M:%S}"))
 
 
 @task.command("done")
-@click.argument("token", type=int)
+@click.argument("task_id", type=int, metavar="ID")
+@click.option("--token", type=int, required=True, help=_TOKEN_HELP)
 @click.option("--result", help="A JSON value to store as the result.")
 @common
-def task_done(url: str | None, project: str | None, as_json: bool, token: int, result: str | None) -> None:
-    """Complete the task claimed with TOKEN. Exit 4 if the lease was lost."""
+def task_done(url: str | None, project: str | None, as_json: bool, task_id: int, token: int,
+              result: str | None) -> None:
+    """Complete task ID, claimed with --token. Repeating it with the same result succeeds again.
+    Exit 4 if the lease was lost."""
     data = None if result is None else _validate.parse_json(result, "--result")
     with store(url, project) as s:
-        s.tasks.complete(token, data)
-    emit(as_json, {"token": token, "status": "done"}, lambda c: c.print("done"))
+        s.tasks.complete(token, data, task_id=task_id)
+    emit(as_json, {"id": task_id, "token": token, "status": "done"}, lambda c: c.print("done"))
 
 
 @task.command("fail")
-@click.argument("token", type=int)
+@click.argument("task_id", type=int, metavar="ID")
+@click.option("--token", type=int, required=True, help=_TOKEN_HELP)
 @click.option("--error", "message", required=True, help="What went wrong.")
 @click.option("--no-retry", is_flag=True, help="Make it dead now instead of retrying.")
 @click.option("--backoff", type=float, default=1.0, show_default=True, help="Seconds; doubles per attempt.")
 @common
-def task_fail(url: str | None, project: str | None, as_json: bool, token: int, message: str, no_retry: bool,
-              backoff: float) -> None:
-    """Fail the attempt claimed with TOKEN; prints failed (will retry) or dead. Exit 4 if the lease was lost."""
+def task_fail(url: str | None, project: str | None, as_json: bool, task_id: int, token: int, message: str,
+              no_retry: bool, backoff: float) -> None:
+    """Fail the attempt on task ID claimed with --token; prints failed (will retry) or dead. Exit 4
+    if the lease was lost."""
     with store(url, project) as s:
-        status = s.tasks.fail(token, message, retry=not no_retry, backoff=backoff)
-    emit(as_json, {"token": token, "status": status}, lambda c: c.print(status))
+        status = s.tasks.fail(token, message, retry=not no_retry, backoff=backoff, task_id=task_id)
+    emit(as_json, {"id": task_id, "token": token, "status": status}, lambda c: c.print(status))
+
+
+@task.command("release")
+@click.argument("task_id", type=int, metavar="ID")
+@click.option("--token", type=int, required=True, help=_TOKEN_HELP)
+@common
+def task_release(url: str | None, project: str | None, as_json: bool, task_id: int, token: int) -> None:
+    """Give task ID back to the queue unfinished (the attempt does not count). Exit 4 if the lease
+    was lost."""
+    with store(url, project) as s:
+        s.tasks.release(token, task_id=task_id)
+    emit(as_json, {"id": task_id, "token": token, "status": "pending"}, lambda c: c.print("released"))
 
 
 @task.command("cancel")
