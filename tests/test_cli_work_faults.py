@@ -71,11 +71,11 @@ def test_a_stopped_worker_past_its_grace_releases_the_task_at_once(shared_url, t
     _running(shared_url, task_id)
     signalled = time.monotonic()
     proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=30)
+    out, err = proc.communicate(timeout=30)
     took = time.monotonic() - signalled
     assert proc.returncode == 0, err
     assert took < 1 + 5, f"the worker took {took:.1f} s to exit"
-    assert f"released: task {task_id}" in err
+    assert f"released: task {task_id}" in out
     with roost.connect(shared_url, project=PROJECT) as store:
         claims = store.tasks.claim("w2", lease=60)
         assert [c.id for c in claims] == [task_id]
@@ -172,3 +172,32 @@ def test_a_fleet_of_workers_outlives_a_30_second_server_stop(pg_url, tmp_path):
         assert kinds.index("unreachable") < kinds.index("reachable")
         completed += lines[-1]["summary"]["completed"]
     assert completed == TASKS
+
+
+def test_a_command_that_cannot_start_releases_the_task_and_stops_the_worker(shared_url, tmp_path):
+    """A typo in the command is the worker's fault: no attempt is spent, nothing goes dead."""
+    with roost.connect(shared_url, project=PROJECT) as store:
+        ids = [store.tasks.enqueue("job", max_attempts=1) for _ in range(3)]
+    proc = _worker(shared_url, tmp_path, "--agent", "w1", command=["/usr/bin/nonexistent-typo"])
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1, (out, err)
+    assert "cannot start '/usr/bin/nonexistent-typo'" in err and "released" in err
+    with roost.connect(shared_url, project=PROJECT) as store:
+        tasks = [store.tasks.get(i) for i in ids]
+        assert [(t.status, t.attempts) for t in tasks if t is not None] == [("pending", 0)] * 3
+
+
+def test_work_once_exit_status_says_what_happened(shared_url, tmp_path):
+    with roost.connect(shared_url, project=PROJECT) as store:
+        store.tasks.enqueue("ok")
+        store.tasks.enqueue("bad")
+    ok = _worker(shared_url, tmp_path, "--once", command=["true"])
+    ok.communicate(timeout=30)
+    assert ok.returncode == 0
+    bad = _worker(shared_url, tmp_path, "--once", command=["sh", "-c", "echo broke >&2; exit 3"])
+    out, err = bad.communicate(timeout=30)
+    assert bad.returncode == 1 and "failed: task" in out and "exit status 3: broke" in out, (out, err)
+    assert out.count("exit status 3") == 1
+    none = _worker(shared_url, tmp_path, "--once", command=["true"])
+    none.communicate(timeout=30)
+    assert none.returncode == 3

@@ -5,6 +5,8 @@ For each task it starts the command with the task in its environment (``ROOST_TA
 ``ROOST_AGENT``) and the payload as JSON on stdin, heartbeats while it runs, and completes the task
 on exit 0 (stdout as the result: JSON if it parses, else the text) or fails it otherwise (with the
 end of stderr). If the lease is lost meanwhile, the command is terminated: its work would be refused.
+A command that cannot be started at all is the worker's fault, not the task's: the task is released
+unchanged (no attempt is spent) and the worker stops with :class:`CannotStart`.
 
 A worker is a long-running process, so it outlives the database: when a claim, a heartbeat or a
 settle meets an unreachable server, a full pool or a busy file, it says so once, keeps its claimed
@@ -54,6 +56,10 @@ _VERBS = {"completed": "complete", "failed": "fail", "released": "release"}
 Report = Callable[[str, "Claim | None", str], None]
 """``report(event, claim, detail)``: started, completed, failed, released, lost (with the claim);
 unreachable, reachable (the database, without one)."""
+
+
+class CannotStart(errors.InvalidArgument):
+    """The worker's command could not be started (a typo, a missing file, no permission)."""
 
 
 @dataclass
@@ -177,9 +183,12 @@ class _Job:
         try:
             child = subprocess.Popen(self.command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, text=True, start_new_session=True)
-        except OSError as exc:
+        except OSError as exc:  # the worker's fault, not the task's: give it back and stop
             message = f"cannot start {self.command[0]!r}: {exc.strerror or exc}"
-            return self._settle("failed", message, lambda: self.store.tasks.fail(c.token, message))
+            outcome, detail = self._settle("released", message, lambda: self.store.tasks.release(c.token))
+            if self.report:
+                self.report(outcome, c, detail)
+            raise CannotStart(f"{message}; task {c.id} was released unchanged, and this worker stopped") from None
         done = threading.Event()
         beater = threading.Thread(target=self._beat, args=(child, done), name=f"roost-heartbeat {c.id}", daemon=True)
         beater.start()

@@ -16,7 +16,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from roost import _validate, errors, worker
-from roost.cli._common import cli_owner, common, emit, print_json, store
+from roost.cli._common import Fail, cli_owner, common, emit, print_json, store
 from roost.tasks import STATUSES, Claim, Task
 
 _AGENT_HELP = "The agent claiming; default ROOST_AGENT, else host:PID of the calling process."
@@ -227,7 +227,8 @@ def task_stats(url: str | None, project: str | None, as_json: bool) -> None:
                    "stopped and its task released.")
 @click.option("--max-idle", type=click.FloatRange(0), default=None,
               help="Exit (0) after this many seconds with no task to claim; default: run until stopped.")
-@click.option("--once", is_flag=True, help="Run at most one task, then exit (exit 3 if none was ready).")
+@click.option("--once", is_flag=True, help="Run at most one task, then exit: 0 if it was completed, 1 if the command "
+              "failed or could not start, 3 if no task was ready, 4 if its lease was lost.")
 @click.argument("command", nargs=-1, required=True, type=click.UNPROCESSED)
 @common
 def work(url: str | None, project: str | None, as_json: bool, agent: str | None, queues: tuple[str, ...],
@@ -241,6 +242,7 @@ def work(url: str | None, project: str | None, as_json: bool, agent: str | None,
     The first SIGTERM or SIGINT stops claiming and gives the running command --grace seconds; it is
     then completed or failed, or else stopped and its task released to the queue; the worker exits
     0. A second signal kills the command at once, releases the task and exits 128 + the signal number.
+    A command that cannot be started releases its task unchanged and exits 1.
     """
     stop, force = threading.Event(), threading.Event()
     received: list[int] = []
@@ -267,7 +269,7 @@ def work(url: str | None, project: str | None, as_json: bool, agent: str | None,
         elif claim is None:
             click.echo(f"database {event}: {detail}", err=True)
         else:
-            click.echo(f"{event}: task {claim.id} ({claim.kind}) {detail}", err=event != "completed")
+            click.echo(f"{event}: task {claim.id} ({claim.kind}) {detail}")  # every task event on stdout
 
     with store(url, project) as s:
         summary = worker.run(s, name, list(command), queues=list(queues) or ["default"],
@@ -281,6 +283,10 @@ def work(url: str | None, project: str | None, as_json: bool, agent: str | None,
         raise SystemExit(128 + received[-1])
     if once and not summary.tasks and not stop.is_set():
         raise errors.NotFound("no task is ready to claim")
+    if once and summary.failed:
+        raise Fail("the command failed, and so did its task", 1)
+    if once and summary.lost:
+        raise Fail("the task's lease was lost", errors.LeaseLost.exit_code)
 
 
 GROUPS = [task, work]
