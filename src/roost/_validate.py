@@ -123,13 +123,24 @@ def parse_json(text: str, what: str) -> Any:
 
 def stored_json(text: str) -> Any:
     """Decode JSON read back from the store. Values written before the depth limit existed may nest
-    too deep to decode: rather than fail every read (and a subscriber on every restart), such a
-    value reads as a small object that says so and carries the stored text unchanged."""
+    deeper than it: too deep to decode at all, or deep enough to break whatever encodes or prints
+    them next. Rather than fail every read (and a subscriber on every restart), such a value reads
+    as a small object that says so and carries the stored text unchanged."""
     try:
-        return json.loads(text)
+        value = json.loads(text)
     except RecursionError:
-        return {"roost_unreadable": f"stored before roost limited JSON to {JSON_DEPTH_MAX} levels; "
-                                    "it nests deeper than it can be decoded", "json": text}
+        return _unreadable(text)
+    if text.count("[") + text.count("{") > JSON_DEPTH_MAX and isinstance(value, dict | list):  # cheap test first
+        try:
+            _check_shape(value, "stored JSON")
+        except InvalidArgument:
+            return _unreadable(text)
+    return value
+
+
+def _unreadable(text: str) -> dict[str, str]:
+    return {"roost_unreadable": f"stored before roost limited JSON to {JSON_DEPTH_MAX} levels of nesting, "
+                                "and nested deeper", "json": text}
 
 
 def default_owner() -> str:

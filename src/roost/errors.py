@@ -124,6 +124,12 @@ class ConstraintViolation(DatabaseError):
     """The change would break a constraint of the schema and was not made."""
 
 
+TRANSIENT: tuple[type[RoostError], ...] = (
+    ConnectionLost, ServerUnreachable, PoolTimeout, DatabaseLocked, StatementTimeout,
+)
+"""Errors that waiting can fix. Long-running callers (workers, long waits) retry through them."""
+
+
 class StoreClosed(RoostError):
     """The store is closed."""
 

@@ -8,6 +8,7 @@ reader's version cannot silently match a later, different value.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -192,6 +193,16 @@ class Signals:
         if found is not None or timeout <= 0:
             return found
         deadline = time.monotonic() + timeout
+        while True:  # an outage shorter than the timeout only delays the answer
+            try:
+                return self._wait_subscribed(attempt, key, deadline)
+            except errors.TRANSIENT:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return None
+                time.sleep(min(left, 1.0))
+
+    def _wait_subscribed(self, attempt: Callable[[], Signal | None], key: str, deadline: float) -> Signal | None:
         with self._store.events.subscribe("signal.set", refs={"key": key}, after="now", poll=0.25) as changes:
             while True:
                 found = attempt()  # again now that we are subscribed, so a change just before is not missed

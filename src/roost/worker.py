@@ -46,10 +46,7 @@ KILL_AFTER = 3.0
 SHUTDOWN_SETTLE = 4.0
 """Seconds a settle may still take once the grace period is over (the worker exits by then)."""
 
-TRANSIENT: tuple[type[errors.RoostError], ...] = (
-    errors.ConnectionLost, errors.ServerUnreachable, errors.PoolTimeout, errors.DatabaseLocked,
-    errors.StatementTimeout,
-)
+TRANSIENT = errors.TRANSIENT
 """Errors that waiting can fix: the worker retries through them and never exits because of them."""
 
 _VERBS = {"completed": "complete", "failed": "fail", "released": "release"}

@@ -1,0 +1,131 @@
+"""Correctness at the edges, as a demanding new user found them: poisoned JSON, passwords in URL
+errors, waits that gave up on short outages. The real CLI in subprocesses where a user would use it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+
+import pytest
+
+import roost
+from roost import errors
+from roost._op import Script
+from tests.conftest import cluster, local_cluster
+from tests.test_cli import ROOST, run
+
+
+def _deep(levels: int) -> list[object]:
+    value: list[object] = []
+    for _ in range(levels - 1):
+        value = [value]
+    return value
+
+
+def test_json_nests_at_most_64_levels_on_every_write(url):
+    with roost.connect(url) as store:
+        store.signals.set("ok", _deep(64))
+        for write in (
+            lambda value: store.signals.set("K", value),
+            lambda value: store.tasks.enqueue("job", value),
+            lambda value: store.events.publish("a.b", value),
+            lambda value: store.agents.register("a1", metadata={"m": value}),
+        ):
+            for value in (_deep(65), _deep(5000), {"a": [{"b": _deep(70)}]}):
+                with pytest.raises(errors.InvalidArgument, match="deep"):
+                    write(value)
+        claim = store.tasks.claim("w")
+        assert claim == []  # nothing was enqueued
+        assert store.signals.get("K") is None and store.events.query("a.b") == []
+
+
+def test_non_string_keys_are_refused_not_silently_rewritten(url):
+    with roost.connect(url) as store:
+        for value in ({1: "a", "1": "b"}, {None: 1}, [{"x": {2.5: 1}}]):
+            with pytest.raises(errors.InvalidArgument, match="keys must be strings"):
+                store.signals.set("K", value)
+            with pytest.raises(errors.InvalidArgument, match="keys must be strings"):
+                store.tasks.enqueue("job", value)
+            with pytest.raises(errors.InvalidArgument, match="keys must be strings"):
+                store.events.publish("a.b", value)
+        assert store.signals.get("K") is None and store.tasks.list() == []
+
+
+def _poison(store, table: str, column: str, text: str) -> None:
+    name = f"roost.{table}" if store.backend == "postgresql" else table
+
+    def op():
+        yield Script(text=f"UPDATE {name} SET {column} = '{text}' WHERE project = '{store.project}'")
+
+    store._execute(op)
+
+
+def test_json_stored_too_deep_before_the_limit_reads_as_a_marked_value(url):
+    """Values written by an older roost can nest deeper than Python decodes: every read path
+    returns them as a marked object with the stored text, instead of raising RecursionError."""
+    deep = "[" * 990 + "]" * 990  # stored before the limit, as the landed code allowed
+    with roost.connect(url) as store:
+        store.signals.set("P", 1)
+        task_id = store.tasks.enqueue("job", 1)
+        with store.events.subscribe("poison.x", consumer="c") as sub:
+            store.events.publish("poison.x", 1)
+            _poison(store, "signals", "value", deep)
+            _poison(store, "tasks", "payload", deep)
+            _poison(store, "events", "payload", deep)
+            got = sub.get(timeout=5)
+            assert got is not None and got.payload["json"] == deep
+        for value in (store.signals.get("P").value, store.signals.list()[0].value,  # type: ignore[union-attr]
+                      store.tasks.get(task_id).payload, store.events.query("poison.x")[0].payload):  # type: ignore[union-attr]
+            assert "roost_unreadable" in value and value["json"] == deep
+        assert store.tasks.claim("w")[0].payload["json"] == deep
+
+
+def test_deep_json_on_the_cli_is_one_clear_line(tmp_path):
+    db = f"sqlite:///{tmp_path}/x.db"
+    assert run("init", "--url", db, cwd=tmp_path).returncode == 0
+    for text in ("[" * 980 + "]" * 980, "[" * 60_000 + "]" * 60_000):
+        out = run("signal", "set", "P", text, "--json-value", "--url", db, cwd=tmp_path)
+        assert out.returncode == 1 and "deep" in out.stderr and len(out.stderr.splitlines()) == 1, out.stderr[-300:]
+    assert run("signal", "get", "P", "--url", db, cwd=tmp_path).returncode == 3
+
+
+BAD_URLS = [
+    "postgresql://u:SECRET PW@127.0.0.1/x",
+    "postgresql://u:SE%ZZCRET@127.0.0.1/x",
+    "postgresql://u:SECRETPW@127.0.0.1/x?host=%00",
+    "postgresql://u@127.0.0.1/x?password=SECRET%ZZ",
+]
+
+
+@pytest.mark.parametrize("bad", BAD_URLS)
+def test_malformed_urls_give_one_masked_error(bad, tmp_path):
+    with pytest.raises(errors.InvalidURL) as info:
+        roost.connect(bad)
+    assert "SECRET" not in str(info.value) and "***" in str(info.value)
+    for command in (["info"], ["doctor"], ["init"], ["signal", "get", "K"]):
+        out = run(*command, "--url", bad, cwd=tmp_path)
+        assert out.returncode == 1, (command, out.stderr)
+        assert "SECRET" not in out.stdout + out.stderr and "internal error" not in out.stderr, out.stderr
+
+
+@pytest.mark.slow
+def test_a_long_signal_wait_outlives_a_server_restart(pg_url, tmp_path):
+    if local_cluster("restart") is None:
+        cluster("restart")  # says why this test cannot run
+    roost.connect(pg_url, project="p").close()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")}
+    waiter = subprocess.Popen([*ROOST, "signal", "wait", "QA_PASSED", "--timeout", "120", "--url", pg_url,
+                               "--project", "p", "--json"], cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True)
+    time.sleep(2)
+    cluster("restart")
+    time.sleep(3)
+    assert waiter.poll() is None, waiter.communicate()
+    with roost.connect(pg_url, project="p") as store:
+        store.signals.set("QA_PASSED", True)
+    out, err = waiter.communicate(timeout=60)
+    assert waiter.returncode == 0, err
+    assert json.loads(out)["value"] is True
+    assert "discarding" not in err and "error connecting" not in err  # the pool's warnings stay quiet
