@@ -120,6 +120,16 @@ def url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A store for CLI tests, made as `roost init` makes one (the other commands never create it)."""
+    url = make_url(request.param, request, tmp_path_factory)
+    import roost
+
+    roost.connect(url, create=True).close()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
 def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """A URL that several processes can open: the backends for multi-process tests."""
     return make_url(request.param, request, tmp_path_factory)

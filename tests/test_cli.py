@@ -161,6 +161,7 @@ def test_tables_show_names_and_values_literally_not_as_markup(tmp_path):
         assert out.returncode == 0, out.stderr
         return out.stdout
 
+    roost_cli("init")
     roost_cli("signal", "set", "K[/]", "[/] value [red]x")
     assert "K[/]" in roost_cli("signal", "list") and "[/] value [red]x" in roost_cli("signal", "list")
     roost_cli("lock", "acquire", "[/]file", "--owner", "[b]me")

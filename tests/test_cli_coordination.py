@@ -6,16 +6,7 @@ import json
 import threading
 import time
 
-import pytest
-
 from tests.test_cli import run
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/cli.db"
-    return request.getfixturevalue("pg_url")
 
 
 def test_lock_commands_and_exit_codes(db, tmp_path):
@@ -26,7 +17,9 @@ def test_lock_commands_and_exit_codes(db, tmp_path):
     assert first.returncode == 0, first.stderr
     token = int(first.stdout)
     busy = roost("lock", "acquire", "src/app.py", "--owner", "reviewer")
-    assert busy.returncode == 3 and "held by someone else" in busy.stderr
+    assert busy.returncode == 3 and "is held by 'coder'" in busy.stderr
+    again = roost("lock", "acquire", "src/app.py", env={"ROOST_AGENT": "coder"})
+    assert again.returncode == 3 and f"already held by this owner ('coder', token {token})" in again.stderr
     listed = json.loads(roost("lock", "list", "--json").stdout)["locks"]
     assert [(h["name"], h["owner"], h["token"]) for h in listed] == [("src/app.py", "coder", token)]
     renewed = json.loads(roost("lock", "renew", "src/app.py", "--token", str(token), "--ttl", "60", "--json").stdout)

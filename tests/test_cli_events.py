@@ -7,16 +7,7 @@ import os
 import subprocess
 import time
 
-import pytest
-
 from tests.test_cli import ROOST, run
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/cli.db"
-    return request.getfixturevalue("pg_url")
 
 
 def test_publish_tail_and_errors(db, tmp_path):

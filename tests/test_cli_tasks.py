@@ -5,17 +5,8 @@ from __future__ import annotations
 import json
 import sys
 
-import pytest
-
 import roost
 from tests.test_cli import run
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db(request, tmp_path):
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/cli.db"
-    return request.getfixturevalue("pg_url")
 
 
 def test_task_lifecycle_and_exit_codes(db, tmp_path):

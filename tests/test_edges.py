@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import time
 
+import psycopg
 import pytest
 
 import roost
 from roost import errors
 from roost._op import Script
 from tests.conftest import cluster, local_cluster
+from tests.helpers import sqlite_rows
 from tests.test_cli import ROOST, run
 
 
@@ -129,3 +132,58 @@ def test_a_long_signal_wait_outlives_a_server_restart(pg_url, tmp_path):
     assert waiter.returncode == 0, err
     assert json.loads(out)["value"] is True
     assert "discarding" not in err and "error connecting" not in err  # the pool's warnings stay quiet
+
+
+def test_read_commands_never_create_a_database(tmp_path):
+    new = tmp_path / "brandnew.db"
+    for command in (["signal", "get", "X"], ["task", "list"], ["info"], ["doctor"], ["migrate", "--status"],
+                    ["lock", "acquire", "L"], ["work", "--once", "--", "true"]):
+        out = run(*command, "--url", f"sqlite:///{new}", cwd=tmp_path)
+        assert out.returncode == 1, (command, out.stdout, out.stderr)
+        assert "roost init" in out.stderr + out.stdout and not new.exists(), command
+    assert run("init", "--url", f"sqlite:///{new}", cwd=tmp_path).returncode == 0
+    assert run("signal", "get", "X", "--url", f"sqlite:///{new}", cwd=tmp_path).returncode == 3
+
+
+def test_another_applications_sqlite_file_is_left_alone(tmp_path):
+    path = tmp_path / "theirs.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    conn.commit()
+    conn.close()
+    url = f"sqlite:///{path}"
+    out = run("signal", "set", "K", "v", "--url", url, cwd=tmp_path)
+    assert out.returncode == 1 and "no roost schema" in out.stderr
+    with pytest.raises(errors.NoStore, match="another application"):
+        roost.connect(url)
+    assert sqlite_rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'") == [("invoices",)]
+    with roost.connect(url, create=True) as store:  # asked for: roost's tables beside theirs
+        store.signals.set("K", 1)
+    assert ("invoices",) in sqlite_rows(path, "SELECT name FROM sqlite_master WHERE type = 'table'")
+
+
+def test_a_url_from_the_environment_must_name_an_existing_store(tmp_path, monkeypatch):
+    """A typo in ROOST_URL fails instead of opening a new, empty store no other agent uses."""
+    typo = tmp_path / "rost.db"
+    monkeypatch.setenv("ROOST_URL", f"sqlite:///{typo}")
+    with pytest.raises(errors.NoStore, match="ROOST_URL") as info:
+        roost.connect()
+    assert "roost init" in str(info.value) and not typo.exists()
+    roost.connect(create=True).close()
+    roost.connect().close()  # exists now
+    with roost.connect(f"memory://{tmp_path.name}") as store:  # memory:// and URLs in code: created
+        assert store.get_project() is not None
+
+
+def test_read_commands_do_not_install_roost_into_a_postgresql_database(pg_url, tmp_path):
+    for command in (["signal", "get", "X"], ["info"], ["events", "tail"]):
+        out = run(*command, "--url", pg_url, cwd=tmp_path)
+        assert out.returncode == 1 and "no roost schema" in out.stderr and "roost init" in out.stderr, out.stderr
+    with psycopg.connect(pg_url) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname = 'roost'").fetchone() == (0,)
+        conn.execute("CREATE TABLE public.orders (id int)")
+        conn.commit()
+    with pytest.raises(errors.NoStore, match="another application"):
+        roost.connect(pg_url)
+    assert run("init", "--url", pg_url, cwd=tmp_path).returncode == 0  # init may: beside their table
+    assert run("signal", "get", "X", "--url", pg_url, cwd=tmp_path).returncode == 3

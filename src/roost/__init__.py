@@ -14,15 +14,22 @@ from roost.store import AsyncStore, Store, open_store
 __version__ = "0.1.0"
 
 
-def connect(url: str | None = None, **options: Any) -> Store:
+def connect(url: str | None = None, *, create: bool | None = None, **options: Any) -> Store:
     """Open a store. ``url`` and ``options`` override the environment, ``roost.toml`` and defaults;
-    see the README's configuration table for every option and its allowed range."""
-    return open_store(url, **options)
+    see the README's configuration table for every option and its allowed range.
+
+    ``create`` says whether a new store may be made. True: yes, even beside another application's
+    tables. False: never; the store must exist. None (the default): for memory://, the zero-config
+    default location and a URL passed here, a new, empty database is made a store; a URL from
+    ROOST_URL, DATABASE_URL or roost.toml must already hold one (`roost init`), so that a typo in a
+    variable fails instead of opening an empty store no other agent uses. A database that holds
+    other tables but no roost schema is only given one with create=True."""
+    return open_store(url, create=create, **options)
 
 
-def connect_async(url: str | None = None, **options: Any) -> AsyncStore:
+def connect_async(url: str | None = None, *, create: bool | None = None, **options: Any) -> AsyncStore:
     """Open an :class:`AsyncStore`: ``async with roost.connect_async() as store:``."""
-    return AsyncStore(lambda: open_store(url, **options))
+    return AsyncStore(lambda: open_store(url, create=create, **options))
 
 
 __all__ = ["AsyncStore", "RoostError", "Store", "__version__", "connect", "connect_async"]

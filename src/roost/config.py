@@ -186,6 +186,9 @@ def resolve(
 
     values: dict[str, Any] = {}
     for name, spec in SPECS.items():
+        var = f"ROOST_{name.upper()}"
+        if options.get(name) is not None and env.get(var):  # overridden, but a bad value is still a mistake
+            _coerce(name, spec, env[var], var)
         found = pick(name)
         if found is None:
             values[name] = spec.default

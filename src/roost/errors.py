@@ -67,6 +67,10 @@ class CannotOpenDatabase(ConnectError):
     """The SQLite database file cannot be opened or created."""
 
 
+class NoStore(ConnectError):
+    """There is no roost store at that URL; run `roost init` to create one."""
+
+
 class NotADatabase(ConnectError):
     """The file exists but is not an SQLite database; it was left untouched."""
 

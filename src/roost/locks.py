@@ -197,6 +197,19 @@ class Locks:
             raise errors.InvalidArgument("reason must be a string of at most 1000 characters")
         return self._store._execute(force_release, self._store.project, name, v.owner(actor), reason)
 
+    def not_acquired(self, name: str, owner: str | None, wait: float) -> errors.LockNotAcquired:
+        """The error for an acquire that found ``name`` held: by whom, and whether by this owner
+        (a lock is not re-entrant: a second acquire by its holder is refused too)."""
+        me = v.owner(owner)
+        holders = [h for h in self.list(name) if h.name == name]
+        waited = f" and did not become free within {wait:g} s" if wait else ""
+        if any(h.owner == me for h in holders):
+            token = next(h.token for h in holders if h.owner == me)
+            return errors.LockNotAcquired(f"lock {name!r} is already held by this owner ({me!r}, token {token}); "
+                                          "a lock is not re-entrant: renew it with that token, or release it first")
+        who = ", ".join(sorted({repr(h.owner) for h in holders})) or "another owner"
+        return errors.LockNotAcquired(f"lock {name!r} is held by {who}{waited}")
+
     def list(self, prefix: str = "", *, owner: str | None = None) -> list[LockHolder]:
         """Live holders of locks whose name starts with ``prefix``, by name and token."""
         return self._store._execute(
@@ -219,8 +232,7 @@ class Locks:
         ``with`` block runs; see :class:`HeldLock`."""
         lease = self.acquire(name, owner=owner, ttl=ttl, mode=mode, wait=wait)
         if lease is None:
-            raise errors.LockNotAcquired(f"lock {name!r} is held by someone else" +
-                                         (f" and did not become free within {wait:g} s" if wait else ""))
+            raise self.not_acquired(name, owner, wait)
         every = ttl / 3 if renew_every is None else v.seconds(renew_every, "renew_every", 0.01, ttl)
         return HeldLock(self, lease, ttl, every, on_lost)
 

@@ -98,6 +98,12 @@ def _load(folder: Traversable) -> tuple[Migration, ...]:
 
 
 @repeatable
+def foreign_tables() -> Op[int]:
+    """How many tables the database holds although it has no roost schema (0: it is empty)."""
+    return int((yield Query("database_tables")).scalar())
+
+
+@repeatable
 def status(mset: MigrationSet) -> Op[list[MigrationState]]:
     """Every migration, in the code or in the database, with its state. Changes nothing."""
     exists = (yield Query("migrations_table_exists")).scalar()

@@ -56,8 +56,14 @@ class Store:
         *,
         migration_set: migrations.MigrationSet | None = None,
         check_schema: bool = True,
+        create: bool | None = None,
     ) -> None:
         self.settings = settings
+        may_create = _may_create(settings, create)
+        path = settings.url.path
+        if not may_create and settings.url.kind == "sqlite" and path is not None and not path.exists():
+            raise errors.NoStore(f"no roost store at {settings.url.masked}: the file {path} does not exist; "
+                                 f"create it with `roost init --url {settings.url.masked}`" + _hint(settings, create))
         self._backend: Backend = open_backend(settings)
         self._mset = migration_set or migrations.MigrationSet.bundled(self._backend.dialect)
         self._tx: contextvars.ContextVar[Any] = contextvars.ContextVar(f"roost_tx_{next(_ids)}", default=None)
@@ -73,16 +79,32 @@ class Store:
         self.events = Events(self)
         """The event log and subscriptions: :class:`roost.events.Events`."""
         try:
-            self._prepare(check_schema)
+            self._prepare(check_schema, may_create, create is True)
         except BaseException:
             self._backend.close()
             raise
 
-    def _prepare(self, check_schema: bool) -> None:
-        """Check the schema with a read; take the migration lock only when something is pending."""
-        if not (self.settings.auto_migrate or check_schema):
+    def _prepare(self, check_schema: bool, may_create: bool, into_foreign: bool) -> None:
+        """Check the schema with a read; take the migration lock only when something is pending.
+        A database with no roost schema gets one only if this store may create it, and only if
+        it is empty, unless ``create=True`` asked to install roost beside another application's
+        tables."""
+        if not (self.settings.auto_migrate or check_schema or not may_create):
             return
         states = self.migration_status()
+        if all(s.state == "pending" for s in states):  # no roost schema here
+            masked = self.settings.url.masked
+            if not may_create:
+                raise errors.NoStore(f"no roost store at {masked}: the database has no roost schema; create one "
+                                     f"with `roost init --url {masked}`" + _hint(self.settings, False))
+            tables = self._execute(migrations.foreign_tables)
+            if tables and not into_foreign:
+                raise errors.NoStore(
+                    f"the database at {masked} holds {tables} table(s) but no roost schema: it looks like another "
+                    f"application's; to add roost's tables beside them, run `roost init --url {masked}` or "
+                    "pass create=True")
+        if not (self.settings.auto_migrate or check_schema):
+            return
         migrations.verify(states, self._mset.latest)
         pending = [s for s in states if s.state == "pending"]
         if pending and self.settings.auto_migrate:
@@ -395,7 +417,26 @@ def open_store(
     *,
     migration_set: migrations.MigrationSet | None = None,
     check_schema: bool = True,
+    create: bool | None = None,
     **options: Any,
 ) -> Store:
     """:func:`roost.connect` with the extra knobs the CLI and tests need."""
-    return Store(resolve(url, **options), migration_set=migration_set, check_schema=check_schema)
+    return Store(resolve(url, **options), migration_set=migration_set, check_schema=check_schema, create=create)
+
+
+def _may_create(settings: Settings, create: bool | None) -> bool:
+    """``create`` True or False decides. Left as None, a store may be created where the URL cannot
+    be a typo that silently splits a team: memory://, the zero-config default location, and a URL
+    the program passed itself. A URL from ROOST_URL, DATABASE_URL or roost.toml must already hold
+    a roost store (made by `roost init`), so a mistyped variable fails instead of opening a new,
+    empty store that nobody else uses."""
+    if create is not None:
+        return create
+    return settings.url.kind == "memory" or settings.sources.get("url") in ("argument", "default")
+
+
+def _hint(settings: Settings, create: bool | None) -> str:
+    source = settings.sources.get("url", "default")
+    if create is False or source in ("argument", "default"):
+        return ""
+    return f" (the URL came from {source}; check it for a typo, or pass create=True)"

@@ -64,8 +64,8 @@ class Task:
     error: str | None
     created_at: datetime
     finished_at: datetime | None
-    depends_on: list[int] | None
-    """The ids this task waits for (filled by ``get``; None in listings)."""
+    depends_on: list[int]
+    """The ids this task waits for (or waited for), in order."""
 
 
 @dataclass(slots=True)
@@ -144,7 +144,7 @@ def _task(row: tuple[Any, ...]) -> Task:
                 to_datetime(run_after), int(max_attempts), int(attempts), timeout, key, int(blocked_by),
                 None if token is None else int(token), claimed_by, host, pid, _when(claimed_at), _when(expires),
                 _json(result), error, to_datetime(created), _when(finished),
-                None if deps is None else [int(d) for d in json.loads(deps)])
+                [int(d) for d in json.loads(deps)])
 
 
 # --- operations ------------------------------------------------------------------------------------

@@ -41,7 +41,7 @@ def test_opening_a_new_file_another_process_is_still_creating_waits_for_it(tmp_p
     release.start()
     try:
         started = time.monotonic()
-        with roost.connect(f"sqlite:///{path}") as store:
+        with roost.connect(f"sqlite:///{path}", create=True) as store:  # beside their table: asked for
             waited = time.monotonic() - started
             assert store.doctor()
         assert waited >= 0.25  # it did wait for the other writer, and then opened

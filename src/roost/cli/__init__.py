@@ -16,7 +16,7 @@ from rich.table import Table
 
 import roost
 from roost.cli import coordination, events, tasks
-from roost.cli._common import Fail, common, emit, open_store
+from roost.cli._common import Fail, common, emit, global_options, open_store
 from roost.cli.demo import demo
 from roost.config import resolve
 from roost.diagnostics import Check
@@ -26,18 +26,23 @@ _LEVEL_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(roost.__version__, "--version", prog_name="roost", message="%(prog)s %(version)s")
-def main() -> None:
+@global_options
+def main(url: str | None, project: str | None, as_json: bool | None, debug: bool | None) -> None:
     """roost: shared, persistent state for teams of AI agents (SQLite or PostgreSQL).
 
-    Exit codes: 0 ok, 1 error, 2 usage, 3 not found/not acquired/conflict/timed out, 4 lease lost.
+    Exit codes: 0 ok, 1 error, 2 usage, 3 not found/not acquired/conflict/timed out, 4 lease lost,
+    130 interrupted, 141 output pipe closed; `roost work` stopped at once by a second signal: 128 + it.
+    The options --url, --project, --json and --debug go before or after the command.
     """
 
 
 @main.command()
 @common
 def init(url: str | None, project: str | None, as_json: bool) -> None:
-    """Create the database if needed, apply migrations and register the project."""
-    with open_store(url, project, existing=False, migrate=True) as store:
+    """Create the store: the SQLite file, or roost's schema in an existing PostgreSQL database (which
+    roost does not create); apply migrations and register the project. Safe to run again, and from
+    many processes at once. The only commands that create a store are this one and migrate."""
+    with open_store(url, project, create=True, migrate=True) as store:
         info = store.info()
     emit(as_json, dataclasses.asdict(info), lambda c: c.print(
         f"[green]ready[/]: {info.url} (project [bold]{info.project}[/], schema version {info.schema_version})"
@@ -48,7 +53,7 @@ def init(url: str | None, project: str | None, as_json: bool) -> None:
 @common
 def info(url: str | None, project: str | None, as_json: bool) -> None:
     """Show the backend, masked URL, project, schema version and sizes."""
-    with open_store(url, project, existing=True, migrate=False) as store:
+    with open_store(url, project, create=False, migrate=False) as store:
         data = store.info()
 
     def human(console: Console) -> None:
@@ -70,7 +75,7 @@ def info(url: str | None, project: str | None, as_json: bool) -> None:
 @common
 def migrate(url: str | None, project: str | None, as_json: bool, status: bool) -> None:
     """Apply pending migrations (safe while other processes start), or show their status."""
-    with open_store(url, project, existing=status, migrate=False) as store:
+    with open_store(url, project, create=not status, migrate=False) as store:
         applied = [] if status else store.migrate()
         states = store.migration_status()
     problems = [s for s in states if s.state in ("changed", "unknown")]
@@ -100,7 +105,7 @@ def doctor(url: str | None, project: str | None, as_json: bool) -> None:
     """Check connectivity, pragmas or server facts, migrations and clock skew."""
     settings = resolve(url, project=project, auto_migrate=False)
     try:
-        with open_store(url, project, existing=True, migrate=False) as store:
+        with open_store(url, project, create=False, migrate=False) as store:
             checks = store.doctor()
     except RoostError as exc:
         checks = [Check("connect", "fail", exc.message)]

@@ -31,52 +31,76 @@ class Fail(Exception):
         self.code = code
 
 
-def common(fn: F) -> F:
-    """The options every command takes."""
+def global_options(fn: F) -> F:
+    """``--url``, ``--project``, ``--json`` and ``--debug``: taken by every command, and by ``roost``
+    itself before the command (``roost --url X info``); given in both places, the command's wins."""
+    fn = click.option("--debug", is_flag=True, default=None, help="Print a traceback on errors.")(fn)
+    fn = click.option("--json", "as_json", is_flag=True, default=None,
+                      help="Print JSON for programs instead of tables (errors too, on stderr).")(fn)
+    fn = click.option("--project",
+                      help="Project scope; overrides ROOST_PROJECT (default: the project folder name).")(fn)
+    return click.option("--url", envvar=None,
+                        help="Database URL; overrides ROOST_URL, DATABASE_URL, roost.toml.")(fn)
 
-    @click.option("--url", envvar=None, help="Database URL; overrides ROOST_URL, DATABASE_URL, roost.toml.")
-    @click.option("--project", help="Project scope; overrides ROOST_PROJECT (default: the project folder name).")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON for programs instead of tables.")
-    @click.option("--debug", is_flag=True, help="Print a traceback on errors.")
+
+def common(fn: F) -> F:
+    """The options every command takes, and one way of ending with an error: one line on stderr
+    (a JSON object with ``--json``) and the error's exit code."""
+
+    @global_options
     @functools.wraps(fn)
-    def wrapper(*args: Any, debug: bool, **kwargs: Any) -> Any:
+    def wrapper(*args: Any, url: str | None, project: str | None, as_json: bool | None, debug: bool | None,
+                **kwargs: Any) -> Any:
+        given = click.get_current_context().find_root().params
+        url = url if url is not None else given.get("url")
+        project = project if project is not None else given.get("project")
+        as_json = bool(as_json or given.get("as_json"))
+        debug = bool(debug or given.get("debug"))
         try:
-            return fn(*args, **kwargs)
+            return fn(*args, url=url, project=project, as_json=as_json, **kwargs)
         except Fail as exc:
-            if exc.args[0]:
-                click.echo(f"error: {exc.args[0]}", err=True)
-            sys.exit(exc.code)
+            _fail(as_json, "Fail", exc.args[0], exc.code)
         except RoostError as exc:
             if debug:
                 traceback.print_exc()
-            click.echo(f"error: {exc.message}", err=True)
-            sys.exit(exc.exit_code)
+            _fail(as_json, type(exc).__name__, exc.message, exc.exit_code)
         except KeyboardInterrupt:
-            click.echo("interrupted", err=True)
-            sys.exit(130)
+            _fail(as_json, "Interrupted", "interrupted", 130)
+        except BrokenPipeError:  # the reader went away (`roost events tail | head -1`): stop quietly
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(141)
         except Exception as exc:
             if debug:
                 traceback.print_exc()
-            click.echo(f"internal error: {type(exc).__name__}: {exc} (rerun with --debug)", err=True)
-            sys.exit(1)
+            _fail(as_json, "InternalError", f"{type(exc).__name__}: {exc} (rerun with --debug)", 1)
 
     return wrapper  # type: ignore[return-value]
 
 
-def open_store(url: str | None, project: str | None, *, existing: bool, migrate: bool) -> Store:
-    """Open the store; ``existing`` refuses to create a SQLite file that is not there yet."""
-    settings = resolve(url, project=project, auto_migrate=migrate)
-    path = settings.url.path
-    if existing and settings.url.kind == "sqlite" and path is not None and not path.exists():
-        raise Fail(f"no roost database at {path}; run `roost init` first")
-    return Store(settings, check_schema=False)
+def _fail(as_json: bool, name: str, message: str | None, code: int) -> None:
+    if as_json:
+        click.echo(json.dumps({"error": {"name": name, "message": message, "exit_code": code}}), err=True)
+    elif message:
+        click.echo(f"{'internal error' if name == 'InternalError' else 'error'}: {message}", err=True)
+    sys.exit(code)
+
+
+def open_store(url: str | None, project: str | None, *, create: bool, migrate: bool) -> Store:
+    """Open the store for init, info, migrate and doctor; only ``create`` (init, migrate) may create
+    a database or install roost's schema."""
+    return Store(resolve(url, project=project, auto_migrate=migrate), check_schema=False, create=create)
 
 
 def emit(as_json: bool, data: Any, human: Callable[[Console], None]) -> None:
     if as_json:
         print_json(data)
     else:
-        human(Console(highlight=False))
+        human(console())
+
+
+def console() -> Console:
+    """Rich output for people; on a pipe or file, lines are not wrapped at 80 columns."""
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 100_000)
 
 
 def jsonable(value: Any) -> Any:
@@ -88,8 +112,9 @@ def jsonable(value: Any) -> Any:
 
 
 def store(url: str | None, project: str | None) -> Store:
-    """Open (creating and migrating if needed) the store for a coordination command."""
-    return Store(resolve(url, project=project))
+    """Open the store for an ordinary command: it must exist (`roost init` creates it); pending
+    migrations of an existing store are applied as usual."""
+    return Store(resolve(url, project=project), create=False)
 
 
 def cli_owner(given: str | None) -> str:

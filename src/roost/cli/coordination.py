@@ -191,9 +191,8 @@ def lock_acquire(url: str | None, project: str | None, as_json: bool, name: str,
     with store(url, project) as s:
         lease = s.locks.acquire(name, owner=cli_owner(owner), ttl=ttl, mode="shared" if shared else "exclusive",
                                 wait=wait)
-    if lease is None:
-        raise errors.LockNotAcquired(f"lock {name!r} is held by someone else" +
-                                     (f" and did not become free within {wait:g} s" if wait else ""))
+        if lease is None:
+            raise s.locks.not_acquired(name, cli_owner(owner), wait)
     _lease_out(as_json, lease)
 
 

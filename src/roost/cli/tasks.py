@@ -6,6 +6,7 @@ Plain output is what a script wants (an id, a token); ``--json`` gives whole rec
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from typing import Any
@@ -166,7 +167,8 @@ def task_get(url: str | None, project: str | None, as_json: bool, task_id: int) 
                      "claimed_by", "lease_expires_at", "error", "result", "payload"):
             value = getattr(found, name)
             if value not in (None, []):
-                table.add_row(name, escape(str(value)))
+                shown = json.dumps(value, ensure_ascii=False) if name in ("result", "payload", "depends_on") else value
+                table.add_row(name, escape(str(shown)))
         console.print(table)
         for r in runs:
             outcome = r.outcome or "running"

@@ -16,6 +16,11 @@ CREATE TABLE IF NOT EXISTS roost.schema_migrations (
 -- name: migrations_table_exists
 SELECT count(*) FROM pg_tables WHERE schemaname = 'roost' AND tablename = 'schema_migrations'
 
+-- name: database_tables
+-- How many tables the database holds outside the system schemas and roost's own: a database
+-- without roost's schema is new (none) or another application's (see Store._prepare).
+SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema', 'roost')
+
 -- name: migrations_applied
 SELECT version, name, checksum, extract(epoch FROM applied_at)::float8
 FROM roost.schema_migrations ORDER BY version

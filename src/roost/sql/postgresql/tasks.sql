@@ -128,7 +128,8 @@ FROM roost.tasks WHERE project = %(project)s AND id = %(id)s
 SELECT id, queue, kind, payload, target, capability, priority, status, extract(epoch FROM run_after)::float8,
        max_attempts, attempts, timeout, idempotency_key, blocked_by, token, claimed_by, claimed_host, claimed_pid,
        extract(epoch FROM claimed_at)::float8, extract(epoch FROM lease_expires_at)::float8, result, error,
-       extract(epoch FROM created_at)::float8, extract(epoch FROM finished_at)::float8, NULL
+       extract(epoch FROM created_at)::float8, extract(epoch FROM finished_at)::float8,
+       (SELECT coalesce(json_agg(depends_on ORDER BY depends_on), '[]')::text FROM roost.task_deps WHERE task_id = tasks.id)
 FROM roost.tasks
 WHERE project = %(project)s AND (%(status)s::text IS NULL OR status = %(status)s::text)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s::text)

@@ -14,6 +14,13 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 -- name: migrations_table_exists
 SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'
 
+-- name: database_tables
+-- How many tables the database holds that are not roost's: a database without roost's schema is
+-- new (none) or another application's (see Store._prepare). One statement, so that a schema
+-- another process commits meanwhile counts as roost's (0), not as someone else's tables.
+SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations') THEN 0
+            ELSE (SELECT count(*) FROM sqlite_master WHERE type = 'table') END
+
 -- name: migrations_applied
 SELECT version, name, checksum, applied_at FROM schema_migrations ORDER BY version
 

@@ -134,7 +134,9 @@ FROM tasks WHERE project = :project AND id = :id
 -- name: task_list
 SELECT id, queue, kind, payload, target, capability, priority, status, run_after, max_attempts, attempts,
        timeout, idempotency_key, blocked_by, token, claimed_by, claimed_host, claimed_pid, claimed_at,
-       lease_expires_at, result, error, created_at, finished_at, NULL
+       lease_expires_at, result, error, created_at, finished_at,
+       (SELECT json_group_array(depends_on) FROM (SELECT depends_on FROM task_deps
+                                                  WHERE task_id = tasks.id ORDER BY depends_on))
 FROM tasks
 WHERE project = :project AND (:status IS NULL OR status = :status) AND (:queue IS NULL OR queue = :queue)
   AND (:agent IS NULL OR claimed_by = :agent) AND id > :after
