@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -91,11 +92,35 @@ def pg_database() -> Iterator[str]:
     name = f"roost_test_{uuid.uuid4().hex[:12]}"
     with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
         admin.execute(f'CREATE DATABASE "{name}"')
+    _created.add(name)
     try:
         yield with_database(ADMIN_URL, name)
     finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _drop(name, patience=30.0)
+
+
+_created: set[str] = set()
+
+
+def _drop(name: str, patience: float) -> bool:
+    """Drop a test database, waiting for the server if a fault test left it restarting."""
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=5) as admin:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _created.discard(name)
+            return True
+        except psycopg.OperationalError:
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.5)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Whatever a teardown could not drop (the server was down then), drop now."""
+    for name in sorted(_created):
+        _drop(name, patience=60.0)
 
 
 @pytest.fixture

@@ -187,3 +187,73 @@ def test_read_commands_do_not_install_roost_into_a_postgresql_database(pg_url, t
         roost.connect(pg_url)
     assert run("init", "--url", pg_url, cwd=tmp_path).returncode == 0  # init may: beside their table
     assert run("signal", "get", "X", "--url", pg_url, cwd=tmp_path).returncode == 3
+
+
+def _cli(db: str, tmp_path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_") and k != "DATABASE_URL"}
+    return subprocess.run([*ROOST, *args, "--url", db, "--project", "p"], cwd=tmp_path, env=env, input=stdin,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_values_from_stdin_and_files(db, tmp_path):
+    big = {"blob": "x" * 300_000}  # too big for one argument of an argument list
+    (tmp_path / "payload.json").write_text(json.dumps(big))
+    task = _cli(db, tmp_path, "task", "add", "big", "--payload", f"@{tmp_path / 'payload.json'}")
+    assert task.returncode == 0, task.stderr
+    cursor = _cli(db, tmp_path, "events", "publish", "big.one", "-", stdin=json.dumps({"n": 240_000 * "y"}))
+    assert cursor.returncode == 0, cursor.stderr
+    assert _cli(db, tmp_path, "signal", "set", "NOTE", "-", stdin="from stdin\n").returncode == 0
+    missing = _cli(db, tmp_path, "task", "add", "x", "--payload", "@/no/such/file.json")
+    assert missing.returncode == 1 and "cannot read" in missing.stderr
+    with roost.connect(db, project="p") as store:
+        got = store.tasks.get(int(task.stdout))
+        assert got is not None and got.payload == big
+        assert store.events.query("big.one")[0].payload["n"] == 240_000 * "y"
+        assert store.signals.get("NOTE").value == "from stdin"  # type: ignore[union-attr]
+
+
+def test_retry_agent_get_cleanup_status_and_completion(db, tmp_path):
+    with roost.connect(db, project="p") as store:
+        dead = store.tasks.enqueue("flaky", max_attempts=1)
+        claim = store.tasks.claim("w")[0]
+        store.tasks.fail(claim.token, "broke")
+        store.agents.register("coder-1", kind="coder", capabilities=["python"])
+        store.signals.set("PHASE", {"name": "qa"})
+    assert _cli(db, tmp_path, "task", "retry", str(dead)).stdout.strip() == "pending"
+    assert _cli(db, tmp_path, "task", "retry", str(dead)).returncode == 3  # pending now: nothing to retry
+    assert _cli(db, tmp_path, "task", "retry", "999999").returncode == 3
+    with roost.connect(db, project="p") as store:
+        task = store.tasks.get(dead)
+        assert task is not None and (task.status, task.attempts) == ("pending", 0)
+        assert store.tasks.claim("w")[0].id == dead
+    agent = json.loads(_cli(db, tmp_path, "agent", "get", "coder-1", "--json").stdout)
+    assert agent["kind"] == "coder" and agent["capabilities"] == ["python"] and agent["state"] in ("idle", "online")
+    assert _cli(db, tmp_path, "agent", "get", "nobody").returncode == 3
+    for command in (["task", "cleanup"], ["lock", "cleanup"], ["events", "cleanup"], ["signal", "cleanup"]):
+        out = _cli(db, tmp_path, *command, "--json")
+        assert out.returncode == 0 and isinstance(json.loads(out.stdout), dict), (command, out.stderr)
+    overview = json.loads(_cli(db, tmp_path, "status", "--json").stdout)
+    assert {"queues", "running", "locks", "agents", "signals", "events"} <= overview.keys()
+    assert overview["running"][0]["id"] == dead and overview["signals"][0]["value"] == {"name": "qa"}
+    people = _cli(db, tmp_path, "status")
+    assert people.returncode == 0 and "coder-1" in people.stdout and "PHASE" in people.stdout
+    script = subprocess.run([*ROOST, "completion", "bash"], capture_output=True, text=True, timeout=30)
+    assert script.returncode == 0 and "_ROOST_COMPLETE" in script.stdout
+
+
+def test_global_options_json_errors_and_closed_pipes(db, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_") and k != "DATABASE_URL"}
+    before = subprocess.run([*ROOST, "--url", db, "--project", "p", "--json", "task", "get", "424242"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert before.returncode == 3
+    error = json.loads(before.stderr)["error"]
+    assert error == {"name": "NotFound", "message": "no task 424242", "exit_code": 3}
+    with roost.connect(db, project="p") as store:
+        store.events.publish_many([("x.y", i) for i in range(2000)])
+    tail = subprocess.run(f"{' '.join(ROOST)} events tail --limit 2000 --json --url '{db}' --project p | head -1",
+                          shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert tail.returncode == 0 and json.loads(tail.stdout)["topic"] == "x.y"
+    assert "BrokenPipe" not in tail.stderr and "Traceback" not in tail.stderr, tail.stderr
+    wide = _cli(db, tmp_path, "signal", "set", "K" * 200, "v")
+    listed = _cli(db, tmp_path, "signal", "list")
+    assert wide.returncode == 0 and "K" * 200 in listed.stdout  # no wrapping at 80 columns on a pipe

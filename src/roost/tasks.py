@@ -421,6 +421,17 @@ class Tasks:
             raise errors.NotFound(f"no task {task_id} in project {self._store.project!r}")
         return False
 
+    def retry(self, task_id: int) -> bool:
+        """Put a dead or failed task back in the queue, ready now, with its attempts counted
+        afresh (its claim history stays). False if it is in another state; NotFound if there is
+        no such task. Tasks cancelled because it died stay cancelled: enqueue them again."""
+        task_id = v.integer(task_id, "task id", 1, 2**62)
+        if self._store._execute(lookup, "task_retry", {"project": self._store.project, "id": task_id}) is not None:
+            return True
+        if self.get(task_id) is None:
+            raise errors.NotFound(f"no task {task_id} in project {self._store.project!r}")
+        return False
+
     def _settle(self, outcome: str, op: Callable[..., Op[tuple[Any, ...] | None]], query: str,
                 params: dict[str, Any], detail: str | None, *rest: Any) -> tuple[Any, ...] | None:
         """End a claim by its token; the row is (task id, status), None if the lease is lost.

@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 import roost
-from roost.cli import coordination, events, tasks
+from roost.cli import coordination, events, status, tasks
 from roost.cli._common import Fail, common, emit, global_options, open_store
 from roost.cli.demo import demo
 from roost.config import resolve
@@ -122,5 +122,5 @@ def doctor(url: str | None, project: str | None, as_json: bool) -> None:
         raise Fail(None)
 
 
-for group in [demo, *coordination.GROUPS, *tasks.GROUPS, *events.GROUPS]:
+for group in [demo, status.status, status.completion, *coordination.GROUPS, *tasks.GROUPS, *events.GROUPS]:
     main.add_command(group)

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
+from roost._validate import parse_json
 from roost.config import resolve
 from roost.errors import RoostError
 from roost.store import Store
@@ -89,6 +90,36 @@ def open_store(url: str | None, project: str | None, *, create: bool, migrate: b
     """Open the store for init, info, migrate and doctor; only ``create`` (init, migrate) may create
     a database or install roost's schema."""
     return Store(resolve(url, project=project, auto_migrate=migrate), check_schema=False, create=create)
+
+
+INPUT_MAX_BYTES = 16 * 1024 * 1024
+"""More than any value roost stores (the limits are per kind), so a big input gets the kind's own
+clear limit error rather than being read whole into memory."""
+
+
+def read_input(text: str, what: str, *, files: bool = True) -> str:
+    """A value as given on the command line, where ``-`` reads standard input and (for JSON, which
+    never starts with ``@``) ``@PATH`` reads a file: values too big for an argument list."""
+    if text == "-":
+        data = sys.stdin.read(INPUT_MAX_BYTES + 1)
+    elif files and text.startswith("@"):
+        try:
+            with open(text[1:], encoding="utf-8") as handle:
+                data = handle.read(INPUT_MAX_BYTES + 1)
+        except OSError as exc:
+            raise Fail(f"{what}: cannot read {text[1:]!r}: {exc.strerror or exc}") from None
+        except UnicodeDecodeError:
+            raise Fail(f"{what}: {text[1:]!r} is not UTF-8 text") from None
+    else:
+        return text
+    if len(data) > INPUT_MAX_BYTES:
+        raise Fail(f"{what} is over {INPUT_MAX_BYTES // (1024 * 1024)} MB")
+    return data
+
+
+def read_json(text: str | None, what: str) -> Any:
+    """A JSON value from the command line (or ``-`` / ``@PATH``); None when not given."""
+    return None if text is None else parse_json(read_input(text, what), what)
 
 
 def emit(as_json: bool, data: Any, human: Callable[[Console], None]) -> None:

@@ -16,9 +16,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from roost import _validate, errors
+from roost import errors
 from roost.agents import Agent
-from roost.cli._common import claimed_owner, cli_owner, common, emit, print_json, store
+from roost.cli._common import claimed_owner, cli_owner, common, emit, print_json, read_input, read_json, store
 from roost.locks import Lease
 from roost.signals import Signal
 
@@ -30,7 +30,9 @@ def _plain(value: Any) -> str:
 
 
 def _value(text: str, as_json_value: bool) -> Any:
-    return _validate.parse_json(text, "VALUE") if as_json_value else text
+    if as_json_value:
+        return read_json(text, "VALUE")
+    return read_input(text, "VALUE", files=False).removesuffix("\n") if text == "-" else text
 
 
 def _ago(seconds: float) -> str:
@@ -64,7 +66,8 @@ def signal() -> None:
 def signal_set(url: str | None, project: str | None, as_json: bool, key: str, value: str, ttl: float | None,
                critical: bool, if_version: int | None, if_absent: bool, json_value: bool, privileged: bool,
                owner: str | None) -> None:
-    """Set KEY to VALUE; prints the new version. Exit 3 on a version conflict."""
+    """Set KEY to VALUE; prints the new version. Exit 3 on a version conflict. VALUE - reads standard
+    input (one trailing newline dropped); with --json-value, @PATH reads a file."""
     parsed = _value(value, json_value)
     with store(url, project) as s:
         version = s.signals.set(key, parsed, ttl=ttl, critical=critical, expected_version=if_version,
@@ -256,6 +259,18 @@ def lock_force_release(url: str | None, project: str | None, as_json: bool, name
         escape(f"released {name}; evicted " + (", ".join(f"{o} (token {t})" for o, t, _ in evicted) or "nobody"))))
 
 
+@lock.command("cleanup")
+@click.option("--idle", type=float, default=86400.0, show_default=True,
+              help="Seconds a free lock must have been untouched (at least 3600).")
+@common
+def lock_cleanup(url: str | None, project: str | None, as_json: bool, idle: float) -> None:
+    """Remove ended holder rows, and free locks untouched for --idle seconds (tokens keep growing)."""
+    with store(url, project) as s:
+        holders, locks = s.locks.cleanup(idle)
+    emit(as_json, {"holders": holders, "locks": locks},
+         lambda c: c.print(f"removed {holders} ended holder(s) and {locks} idle lock(s)"))
+
+
 @lock.command("list")
 @click.argument("prefix", default="")
 @click.option("--owner", help="Only this owner's leases.")
@@ -295,18 +310,36 @@ def _agent_out(as_json: bool, found: Agent) -> None:
 @click.option("--command", "command_line", help="How it is started.")
 @click.option("--capability", "capabilities", multiple=True, help="Something it can do (repeatable).")
 @click.option("--max-concurrent", type=int, default=1, show_default=True, help="Tasks it runs at once.")
-@click.option("--metadata", help="A JSON object.")
+@click.option("--metadata", help="A JSON object (- reads standard input, @PATH a file).")
 @click.option("--status", default="idle", show_default=True, help="Its initial status.")
 @common
 def agent_register(url: str | None, project: str | None, as_json: bool, name: str, kind: str,
                    command_line: str | None, capabilities: tuple[str, ...], max_concurrent: int,
                    metadata: str | None, status: str) -> None:
     """Register NAME (again, to update it); counts as a heartbeat."""
-    meta = None if metadata is None else _validate.parse_json(metadata, "--metadata")
+    meta = read_json(metadata, "--metadata")
     with store(url, project) as s:
         found = s.agents.register(name, kind=kind, command=command_line, capabilities=list(capabilities),
                                   max_concurrent=max_concurrent, metadata=meta, status=status)
     _agent_out(as_json, found)
+
+
+@agent.command("get")
+@click.argument("name")
+@common
+def agent_get(url: str | None, project: str | None, as_json: bool, name: str) -> None:
+    """Show agent NAME: kind, capabilities, status, last heartbeat, online or offline. Exit 3 if unknown."""
+    with store(url, project) as s:
+        found = s.agents.get(name)
+    if found is None:
+        raise errors.AgentNotFound(f"no agent {name!r} is registered")
+    if as_json:
+        print_json({**dataclasses.asdict(found), "state": found.state})
+        return
+    for field_name, value in dataclasses.asdict(found).items():
+        shown = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+        click.echo(f"{field_name}: {shown}")
+    click.echo(f"state: {found.state}")
 
 
 @agent.command("heartbeat")

@@ -12,7 +12,7 @@ import json
 import click
 
 from roost import _validate
-from roost.cli._common import common, print_json, store
+from roost.cli._common import common, emit, print_json, read_json, store
 from roost.errors import InvalidArgument
 from roost.events import Event
 
@@ -77,6 +77,16 @@ def events_tail(url: str | None, project: str | None, as_json: bool, topics: tup
                 show(event)
 
 
+@events.command("cleanup")
+@click.option("--age", type=float, help="Seconds; default the event_max_age setting (7 days).")
+@common
+def events_cleanup(url: str | None, project: str | None, as_json: bool, age: float | None) -> None:
+    """Delete events older than --age (the newest event is always kept, so cursors stay valid)."""
+    with store(url, project) as s:
+        removed = s.events.cleanup(age)
+    emit(as_json, {"removed": removed}, lambda c: c.print(f"removed {removed} event(s)"))
+
+
 @events.command("publish")
 @click.argument("topic")
 @click.argument("payload", required=False)
@@ -85,8 +95,9 @@ def events_tail(url: str | None, project: str | None, as_json: bool, topics: tup
 @common
 def events_publish(url: str | None, project: str | None, as_json: bool, topic: str, payload: str | None,
                    refs: tuple[str, ...], dedupe_key: str | None) -> None:
-    """Publish an event of TOPIC with a JSON PAYLOAD; prints its cursor."""
-    data = None if payload is None else _validate.parse_json(payload, "PAYLOAD")
+    """Publish an event of TOPIC with a JSON PAYLOAD (- reads standard input, @PATH a file); prints
+    its cursor."""
+    data = read_json(payload, "PAYLOAD")
     with store(url, project) as s:
         event = s.events.publish(topic, data, refs=_refs(refs), dedupe_key=dedupe_key)
     if as_json:

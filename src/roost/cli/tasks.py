@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from roost import _validate, errors, worker
-from roost.cli._common import Fail, cli_owner, common, emit, print_json, store
+from roost import errors, worker
+from roost.cli._common import Fail, cli_owner, common, emit, print_json, read_json, store
 from roost.tasks import STATUSES, Claim, Task
 
 _AGENT_HELP = "The agent claiming; default ROOST_AGENT, else host:PID of the calling process."
@@ -30,7 +30,7 @@ def task() -> None:
 
 @task.command("add")
 @click.argument("kind")
-@click.option("--payload", help="A JSON value for the worker (default null).")
+@click.option("--payload", help="A JSON value for the worker (default null; - reads standard input, @PATH a file).")
 @click.option("--queue", default="default", show_default=True, help="The queue it goes to.")
 @click.option("--target", help="Only this agent may claim it.")
 @click.option("--capability", help="Only agents claiming with this capability may take it.")
@@ -45,7 +45,7 @@ def task_add(url: str | None, project: str | None, as_json: bool, kind: str, pay
              target: str | None, capability: str | None, priority: int, delay: float | None, max_attempts: int,
              timeout: float | None, depends_on: tuple[int, ...], idempotency_key: str | None) -> None:
     """Add a task of KIND; prints its id."""
-    data = None if payload is None else _validate.parse_json(payload, "--payload")
+    data = read_json(payload, "--payload")
     with store(url, project) as s:
         task_id = s.tasks.enqueue(kind, data, queue=queue, target=target, capability=capability, priority=priority,
                                   run_after=delay, max_attempts=max_attempts, timeout=timeout,
@@ -98,13 +98,13 @@ def task_heartbeat(url: str | None, project: str | None, as_json: bool, task_id:
 @task.command("done")
 @click.argument("task_id", type=int, metavar="ID")
 @click.option("--token", type=int, required=True, help=_TOKEN_HELP)
-@click.option("--result", help="A JSON value to store as the result.")
+@click.option("--result", help="A JSON value to store as the result (- reads standard input, @PATH a file).")
 @common
 def task_done(url: str | None, project: str | None, as_json: bool, task_id: int, token: int,
               result: str | None) -> None:
     """Complete task ID, claimed with --token. Repeating it with the same result succeeds again.
     Exit 4 if the lease was lost."""
-    data = None if result is None else _validate.parse_json(result, "--result")
+    data = read_json(result, "--result")
     with store(url, project) as s:
         s.tasks.complete(token, data, task_id=task_id)
     emit(as_json, {"id": task_id, "token": token, "status": "done"}, lambda c: c.print("done"))
@@ -148,6 +148,31 @@ def task_cancel(url: str | None, project: str | None, as_json: bool, task_id: in
         if not s.tasks.cancel(task_id, reason):
             raise errors.NotFound(f"task {task_id} has already finished")
     emit(as_json, {"id": task_id, "status": "cancelled"}, lambda c: c.print(f"cancelled {task_id}"))
+
+
+@task.command("retry")
+@click.argument("task_id", type=int, metavar="ID")
+@common
+def task_retry(url: str | None, project: str | None, as_json: bool, task_id: int) -> None:
+    """Put a dead or failed task back in the queue, ready now, attempts counted afresh. Exit 3 if
+    it does not exist or is not dead or failed."""
+    with store(url, project) as s:
+        retried = s.tasks.retry(task_id)
+        status = None if retried else s.tasks.get(task_id)
+    if not retried:
+        raise errors.NotFound(f"task {task_id} is {status.status if status else 'gone'}, not dead or failed")
+    emit(as_json, {"id": task_id, "status": "pending"}, lambda c: c.print("pending"))
+
+
+@task.command("cleanup")
+@click.option("--age", type=float, default=7 * 86400.0, show_default=True,
+              help="Seconds since a done, dead or cancelled task finished.")
+@common
+def task_cleanup(url: str | None, project: str | None, as_json: bool, age: float) -> None:
+    """Delete done, dead and cancelled tasks that finished more than --age seconds ago."""
+    with store(url, project) as s:
+        removed = s.tasks.cleanup(age)
+    emit(as_json, {"removed": removed}, lambda c: c.print(f"removed {removed} task(s)"))
 
 
 @task.command("get")

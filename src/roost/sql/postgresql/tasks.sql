@@ -153,6 +153,13 @@ SELECT queue,
        count(*) FILTER (WHERE status = 'cancelled')
 FROM roost.tasks WHERE project = %(project)s GROUP BY queue ORDER BY queue
 
+-- name: task_retry
+-- A dead or failed task back to pending, ready now, with its attempts counted afresh.
+UPDATE roost.tasks SET status = 'pending', attempts = 0, error = NULL, result = NULL, finished_at = NULL,
+    lease_expires_at = NULL, run_after = clock_timestamp(), updated_at = clock_timestamp()
+WHERE project = %(project)s AND id = %(id)s AND status IN ('dead', 'failed')
+RETURNING id
+
 -- name: task_cleanup
 DELETE FROM roost.tasks
 WHERE project = %(project)s AND status IN ('done', 'dead', 'cancelled')

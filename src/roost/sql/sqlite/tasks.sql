@@ -157,6 +157,14 @@ SELECT queue,
        count(*) FILTER (WHERE status = 'cancelled')
 FROM tasks WHERE project = :project GROUP BY queue ORDER BY queue
 
+-- name: task_retry
+-- A dead or failed task back to pending, ready now, with its attempts counted afresh.
+UPDATE tasks SET status = 'pending', attempts = 0, error = NULL, result = NULL, finished_at = NULL,
+    lease_expires_at = NULL, run_after = (julianday('now') - 2440587.5) * 86400.0,
+    updated_at = (julianday('now') - 2440587.5) * 86400.0
+WHERE project = :project AND id = :id AND status IN ('dead', 'failed')
+RETURNING id
+
 -- name: task_cleanup
 DELETE FROM tasks
 WHERE project = :project AND status IN ('done', 'dead', 'cancelled') AND finished_at <= (julianday('now') - 2440587.5) * 86400.0 - :age
