@@ -22,6 +22,9 @@ def events() -> None:
     """The event log: tail it (live with --follow) and publish to it."""
 
 
+_REF_RULE = "a value of digits is an integer id, anything else (1.5, 0x1f, a name) a string."
+
+
 def _refs(pairs: tuple[str, ...]) -> dict[str, str | int]:
     found: dict[str, str | int] = {}
     for pair in pairs:
@@ -41,7 +44,8 @@ def _line(event: Event) -> str:
 
 @events.command("tail")
 @click.option("--topic", "topics", multiple=True, help="A topic, or a pattern like task.* (repeatable; default all).")
-@click.option("--ref", "refs", multiple=True, help="Only events with this ref, as name=value (repeatable).")
+@click.option("--ref", "refs", multiple=True,
+              help="Only events with this ref, as name=value (repeatable); " + _REF_RULE)
 @click.option("--after", help="Start after this cursor ('start' for the whole log).")
 @click.option("--limit", type=int, default=20, show_default=True,
               help="Without --after: how many of the newest events to show first.")
@@ -90,7 +94,8 @@ def events_cleanup(url: str | None, project: str | None, as_json: bool, age: flo
 @events.command("publish")
 @click.argument("topic")
 @click.argument("payload", required=False)
-@click.option("--ref", "refs", multiple=True, help="A ref to another record, as name=value (repeatable).")
+@click.option("--ref", "refs", multiple=True,
+              help="A ref to another record, as name=value (repeatable); " + _REF_RULE)
 @click.option("--dedupe-key", help="Publishing twice with one key publishes once.")
 @common
 def events_publish(url: str | None, project: str | None, as_json: bool, topic: str, payload: str | None,
