@@ -257,3 +257,20 @@ def test_global_options_json_errors_and_closed_pipes(db, tmp_path):
     wide = _cli(db, tmp_path, "signal", "set", "K" * 200, "v")
     listed = _cli(db, tmp_path, "signal", "list")
     assert wide.returncode == 0 and "K" * 200 in listed.stdout  # no wrapping at 80 columns on a pipe
+
+
+def test_listings_give_depends_on_like_get(db, tmp_path):
+    with roost.connect(db, project="p") as store:
+        first = store.tasks.enqueue("first")
+        second = store.tasks.enqueue("second", depends_on=[first])
+    tasks = json.loads(_cli(db, tmp_path, "task", "list", "--json").stdout)["tasks"]
+    listed = {t["id"]: t["depends_on"] for t in tasks}
+    got = json.loads(_cli(db, tmp_path, "task", "get", str(second), "--json").stdout)["task"]["depends_on"]
+    assert listed == {first: [], second: [first]} and got == [first]
+
+
+def test_a_bad_setting_in_the_environment_is_refused_even_when_overridden(db, tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")} | {"ROOST_AUTO_MIGRATE": "maybe"}
+    out = subprocess.run([*ROOST, "info", "--url", db], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 1 and "auto_migrate = 'maybe' (from ROOST_AUTO_MIGRATE)" in out.stderr

@@ -29,9 +29,22 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(max_size=10), inner, max_size=5),
     max_leaves=25,
 )
-# Anything a caller might pass by mistake, besides good values.
+
+
+def nested(levels: int, inner: Any) -> Any:
+    value = inner
+    for i in range(levels - 1):
+        value = [value] if i % 2 else {"k": value}
+    return value
+
+
+# Anything a caller might pass by mistake, besides good values: deep nesting and keys that are not
+# strings among them (JSON would silently turn 1 and None into "1" and "null").
 junk = (st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=300) | st.binary(max_size=10)
-        | st.lists(st.integers(), max_size=3) | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2))
+        | st.lists(st.integers(), max_size=3) | st.dictionaries(st.text(max_size=3), st.integers(), max_size=2)
+        | st.builds(nested, st.integers(65, 1500), st.integers())
+        | st.dictionaries(st.integers() | st.none() | st.floats(allow_nan=False), st.integers(), min_size=1, max_size=3)
+        | st.lists(st.dictionaries(st.booleans(), st.text(max_size=3), min_size=1), min_size=1, max_size=2))
 
 
 def mostly(good: st.SearchStrategy[Any], bad: st.SearchStrategy[Any] = junk) -> st.SearchStrategy[Any]:

@@ -38,9 +38,9 @@ def name(value: object, what: str, max_len: int) -> str:
     if len(value) > max_len:
         raise InvalidArgument(f"{what} is {len(value)} characters long; the limit is {max_len}")
     if _CONTROL.search(value):
-        raise InvalidArgument(f"{what} {_show(value)} contains a control character")
+        raise InvalidArgument(f"{what} {shown(value)} contains a control character")
     if value != value.strip():
-        raise InvalidArgument(f"{what} {_show(value)} must not start or end with whitespace")
+        raise InvalidArgument(f"{what} {shown(value)} must not start or end with whitespace")
     _encodable(value, what)
     return value
 
@@ -52,7 +52,7 @@ def prefix(value: object, what: str, max_len: int) -> str:
     if not isinstance(value, str):
         raise InvalidArgument(f"{what} must be a string, not {type(value).__name__}")
     if len(value) > max_len or _CONTROL.search(value):
-        raise InvalidArgument(f"{what} {_show(value)} is not a valid prefix")
+        raise InvalidArgument(f"{what} {shown(value)} is not a valid prefix")
     _encodable(value, what)
     return value
 
@@ -102,7 +102,7 @@ def _check_shape(value: dict[Any, Any] | list[Any] | tuple[Any, ...], what: str)
         if isinstance(item, dict):
             for key in item:
                 if not isinstance(key, str):
-                    raise InvalidArgument(f"{what} has the key {_show(repr(key))[1:-1]} ({type(key).__name__}); "
+                    raise InvalidArgument(f"{what} has the key {shown(key)} ({type(key).__name__}); "
                                           "JSON object keys must be strings")
             children = item.values()
         else:
@@ -159,6 +159,12 @@ def _encodable(value: str, what: str) -> bytes:
         raise InvalidArgument(f"{what} is not valid Unicode (it holds a lone surrogate)") from None
 
 
-def _show(value: str) -> str:
-    shown = repr(value)
-    return shown if len(shown) <= 60 else shown[:57] + "..."
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message: at most 60 characters, and never itself an error (a
+    caller's argument may nest deeper than repr can go)."""
+    try:
+        text = repr(value)
+    except RecursionError:
+        return f"<a {type(value).__name__} nested too deep to show>"
+    return text if len(text) <= 60 else text[:57] + "..."
+

@@ -242,7 +242,7 @@ def refs(value: Mapping[str, Any] | None) -> str:
 
 def parse_cursor(value: object) -> tuple[int, int]:
     if not isinstance(value, str) or not _CURSOR.fullmatch(value):
-        raise errors.InvalidArgument(f"cursor {value!r} is not valid: a cursor looks like '0:42'; pass one an "
+        raise errors.InvalidArgument(f"cursor {v.shown(value)} is not valid: a cursor looks like '0:42'; pass one an "
                                      "event or subscription gave you, 'start' or 'now'")
     txid, position = value.split(":")
     return int(txid), int(position)

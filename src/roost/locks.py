@@ -139,7 +139,7 @@ class Locks:
         exclusive one). ``owner`` defaults to ``ROOST_AGENT``, else ``host:pid``.
         """
         if mode not in MODES:
-            raise errors.InvalidArgument(f"mode must be 'exclusive' or 'shared', not {mode!r}")
+            raise errors.InvalidArgument(f"mode must be 'exclusive' or 'shared', not {v.shown(mode)}")
         name, owner = v.name(name, "lock name", v.LOCK_NAME_MAX), v.owner(owner)
         params = {
             "project": self._store.project,

@@ -503,7 +503,7 @@ class Tasks:
              limit: int = 100, after: int = 0) -> list[Task]:
         """Tasks by id; page with ``after`` = the last id seen."""
         if status is not None and status not in STATUSES:
-            raise errors.InvalidArgument(f"status must be one of {', '.join(STATUSES)}, not {status!r}")
+            raise errors.InvalidArgument(f"status must be one of {', '.join(STATUSES)}, not {v.shown(status)}")
         found = self._store._execute(rows, "task_list", {
             "project": self._store.project, "status": status,
             "queue": None if queue is None else v.name(queue, "queue", v.LABEL_MAX),
