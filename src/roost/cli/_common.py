@@ -60,7 +60,7 @@ def common(fn: F) -> F:
         try:
             return fn(*args, url=url, project=project, as_json=as_json, **kwargs)
         except Fail as exc:
-            _fail(as_json, "Fail", exc.args[0], exc.code)
+            _fail(as_json, "Error", exc.args[0], exc.code)
         except RoostError as exc:
             if debug:
                 traceback.print_exc()
@@ -79,9 +79,12 @@ def common(fn: F) -> F:
 
 
 def _fail(as_json: bool, name: str, message: str | None, code: int) -> None:
+    """Exit with ``code``, saying why on stderr (nothing more when the output already said it)."""
+    if message is None:
+        sys.exit(code)
     if as_json:
         click.echo(json.dumps({"error": {"name": name, "message": message, "exit_code": code}}), err=True)
-    elif message:
+    else:
         click.echo(f"{'internal error' if name == 'InternalError' else 'error'}: {message}", err=True)
     sys.exit(code)
 
