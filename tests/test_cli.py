@@ -16,10 +16,12 @@ from roost.cli import main as cli_main
 ROOST = [sys.executable, "-m", "roost"]
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None,
+        stdin: str | None = None) -> subprocess.CompletedProcess[str]:
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_") and k != "DATABASE_URL"}
     full_env.update(env or {})
-    return subprocess.run([*ROOST, *args], cwd=cwd, env=full_env, capture_output=True, text=True, timeout=60)
+    return subprocess.run([*ROOST, *args], cwd=cwd, env=full_env, input=stdin, capture_output=True, text=True,
+                          timeout=60)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

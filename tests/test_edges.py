@@ -190,9 +190,7 @@ def test_read_commands_do_not_install_roost_into_a_postgresql_database(pg_url, t
 
 
 def _cli(db: str, tmp_path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_") and k != "DATABASE_URL"}
-    return subprocess.run([*ROOST, *args, "--url", db, "--project", "p"], cwd=tmp_path, env=env, input=stdin,
-                          capture_output=True, text=True, timeout=60)
+    return run(*args, "--url", db, "--project", "p", cwd=tmp_path, stdin=stdin)
 
 
 def test_values_from_stdin_and_files(db, tmp_path):
@@ -237,14 +235,13 @@ def test_retry_agent_get_cleanup_status_and_completion(db, tmp_path):
     assert overview["running"][0]["id"] == dead and overview["signals"][0]["value"] == {"name": "qa"}
     people = _cli(db, tmp_path, "status")
     assert people.returncode == 0 and "coder-1" in people.stdout and "PHASE" in people.stdout
-    script = subprocess.run([*ROOST, "completion", "bash"], capture_output=True, text=True, timeout=30)
+    script = run("completion", "bash", cwd=tmp_path)
     assert script.returncode == 0 and "_ROOST_COMPLETE" in script.stdout
 
 
 def test_global_options_json_errors_and_closed_pipes(db, tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_") and k != "DATABASE_URL"}
-    before = subprocess.run([*ROOST, "--url", db, "--project", "p", "--json", "task", "get", "424242"],
-                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    before = run("--url", db, "--project", "p", "--json", "task", "get", "424242", cwd=tmp_path)
     assert before.returncode == 3
     error = json.loads(before.stderr)["error"]
     assert error == {"name": "NotFound", "message": "no task 424242", "exit_code": 3}
@@ -270,7 +267,5 @@ def test_listings_give_depends_on_like_get(db, tmp_path):
 
 
 def test_a_bad_setting_in_the_environment_is_refused_even_when_overridden(db, tmp_path):
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ROOST_")} | {"ROOST_AUTO_MIGRATE": "maybe"}
-    out = subprocess.run([*ROOST, "info", "--url", db], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=60)
+    out = run("info", "--url", db, cwd=tmp_path, env={"ROOST_AUTO_MIGRATE": "maybe"})
     assert out.returncode == 1 and "auto_migrate = 'maybe' (from ROOST_AUTO_MIGRATE)" in out.stderr
