@@ -265,7 +265,9 @@ def queue_worker(url: str, agent: str, work: float, barrier: Any, out: Any) -> N
         record.close()
         out.put(("ok", done, lost))
     except BaseException as exc:
-        out.put(("error", repr(exc), 0))
+        import traceback
+
+        out.put(("error", repr(exc) + "\n" + traceback.format_exc(limit=-6), 0))
 
 
 def event_publisher(url: str, index: int, count: int, barrier: Any, out: Any, durable: bool = False) -> None:

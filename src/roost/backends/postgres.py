@@ -16,7 +16,7 @@ import logging
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext, suppress
 from functools import partial
 from typing import Any, TypeVar
 
@@ -118,7 +118,17 @@ class PostgresBackend:
         except psycopg_pool.PoolTimeout as exc:  # first: it is a psycopg.OperationalError too
             raise self._pool_timeout() from exc
         except psycopg.Error as exc:
-            raise _translate(exc) from exc
+            error = _translate(exc)
+            if isinstance(error, errors.ConnectionLost) and tx is None:
+                self._discard_broken()
+            raise error from exc
+
+    def _discard_broken(self) -> None:
+        """After a lost connection, test the idle ones too: a killed backend or a server restart
+        breaks all of them, and each would otherwise fail one repeat of the operation in turn,
+        using up its ``connect_timeout``. Broken ones are replaced; this is only on the error path."""
+        with suppress(psycopg.Error):  # the server is away: the repeat's own backoff waits for it
+            self._pool.check()
 
     def _pool_timeout(self) -> errors.PoolTimeout | errors.ServerUnreachable:
         """Why no connection came within ``acquire_timeout``: every one was in use (the pool is
