@@ -6,10 +6,13 @@ project) or PostgreSQL (set a URL); ``roost.connect_async()`` opens the asyncio 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from roost.errors import RoostError
-from roost.store import AsyncStore, Store, open_store
+
+if TYPE_CHECKING:
+    from roost._async import AsyncStore
+    from roost.store import Store
 
 __version__ = "0.1.0"
 
@@ -24,12 +27,31 @@ def connect(url: str | None = None, *, create: bool | None = None, **options: An
     ROOST_URL, DATABASE_URL or roost.toml must already hold one (`roost init`), so that a typo in a
     variable fails instead of opening an empty store no other agent uses. A database that holds
     other tables but no roost schema is only given one with create=True."""
+    from roost.store import open_store
+
     return open_store(url, create=create, **options)
 
 
 def connect_async(url: str | None = None, *, create: bool | None = None, **options: Any) -> AsyncStore:
     """Open an :class:`AsyncStore`: ``async with roost.connect_async() as store:``."""
+    from roost._async import AsyncStore
+    from roost.store import open_store
+
     return AsyncStore(lambda: open_store(url, create=create, **options))
+
+
+def __getattr__(name: str) -> Any:
+    """``roost.Store`` and ``roost.AsyncStore`` load on first use: importing
+    roost stays cheap for a process that only needs one area (every CLI call is a new process)."""
+    if name == "Store":
+        from roost.store import Store
+
+        return Store
+    if name == "AsyncStore":
+        from roost._async import AsyncStore
+
+        return AsyncStore
+    raise AttributeError(f"module 'roost' has no attribute {name!r}")
 
 
 __all__ = ["AsyncStore", "RoostError", "Store", "__version__", "connect", "connect_async"]

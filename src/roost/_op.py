@@ -16,7 +16,7 @@ until the server answers or the ``connect_timeout`` setting runs out.
 
 from __future__ import annotations
 
-import secrets
+import os
 import time
 from collections.abc import Callable, Generator, Mapping, Sequence
 from datetime import UTC, datetime
@@ -102,7 +102,7 @@ class RequestKey:
     __slots__ = ("runs", "value")
 
     def __init__(self, enabled: bool) -> None:
-        self.value = f"{time.time_ns():016x}{secrets.token_hex(8)}" if enabled else None
+        self.value = f"{time.time_ns():016x}{os.urandom(8).hex()}" if enabled else None
         self.runs = 0
 
     def again(self) -> bool:

@@ -8,7 +8,6 @@ import json
 import math
 import os
 import re
-import socket
 from typing import Any
 
 from roost.errors import InvalidArgument
@@ -145,7 +144,7 @@ def _unreadable(text: str) -> dict[str, str]:
 
 def default_owner() -> str:
     """``ROOST_AGENT`` if set, else ``host:pid`` of this process."""
-    return os.environ.get("ROOST_AGENT") or f"{socket.gethostname()}:{os.getpid()}"
+    return os.environ.get("ROOST_AGENT") or f"{hostname()}:{os.getpid()}"
 
 
 def owner(value: str | None) -> str:
@@ -168,3 +167,9 @@ def shown(value: object) -> str:
         return f"<a {type(value).__name__} nested too deep to show>"
     return text if len(text) <= 60 else text[:57] + "..."
 
+
+def hostname() -> str:
+    """This machine's name (socket is imported here, on first use: most CLI calls never need it)."""
+    import socket
+
+    return socket.gethostname()

@@ -15,7 +15,6 @@ Details: docs/events.md.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import logging
@@ -543,6 +542,8 @@ class Subscription:
         return self
 
     async def __anext__(self) -> Event:
+        import asyncio  # here, so that a program that never awaits does not import it
+
         while not self._closed.is_set():
             event = await asyncio.to_thread(self.get, self._poll)  # short waits, so close() is noticed
             if event is not None:

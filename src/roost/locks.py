@@ -158,7 +158,7 @@ class Locks:
             return Lease(name, owner, mode, int(token), to_datetime(acquired_at),
                          to_datetime(expires_at))
 
-        return wait_for(attempt, self._store.events._wakeups, wait)
+        return wait_for(attempt, lambda: self._store.events._wakeups(), wait)  # events load only to wait
 
     def renew(self, lease: Lease | str, token: int | None = None, *, ttl: float = 60.0,
               owner: str | None = None) -> Lease:

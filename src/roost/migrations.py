@@ -14,16 +14,16 @@ any number of processes may start at once and each migration is still applied ex
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from importlib import resources
-from importlib.resources.abc import Traversable
+from functools import cache, cached_property
 from pathlib import Path
 
 from roost import errors
 from roost._op import Op, Query, Script, atomic, repeatable
-from roost._sql import resource_text
+from roost._sql import SQL_ROOT, read_text, resource_text
 
 _FILE = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 
@@ -34,7 +34,7 @@ class Migration:
     name: str
     sql: str
 
-    @property
+    @cached_property
     def checksum(self) -> str:
         return checksum(self.sql)
 
@@ -69,12 +69,19 @@ class MigrationSet:
 
     @classmethod
     def bundled(cls, dialect: str) -> MigrationSet:
-        folder = resources.files("roost") / "sql" / dialect / "migrations"
-        return cls(dialect, _load(folder), resource_text(dialect, "schema.sql"))
+        """The migrations shipped with roost (read once per process: every store opened checks
+        the database against them)."""
+        return _bundled(dialect)
 
     @classmethod
     def from_directory(cls, dialect: str, folder: Path, schema: str | None = None) -> MigrationSet:
-        return cls(dialect, _load(folder), schema)
+        return cls(dialect, _load(str(folder)), schema)
+
+
+@cache
+def _bundled(dialect: str) -> MigrationSet:
+    folder = os.path.join(SQL_ROOT, dialect, "migrations")
+    return MigrationSet(dialect, _load(folder), resource_text(dialect, "schema.sql"))
 
 
 def checksum(sql: str) -> str:
@@ -82,14 +89,14 @@ def checksum(sql: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _load(folder: Traversable) -> tuple[Migration, ...]:
+def _load(folder: str) -> tuple[Migration, ...]:
     found = []
-    for entry in folder.iterdir():
-        match = _FILE.match(entry.name)
+    for entry in os.listdir(folder):
+        match = _FILE.match(entry)
         if match:
-            found.append(Migration(int(match[1]), match[2], entry.read_text("utf-8")))
-        elif entry.name.endswith(".sql"):
-            raise errors.RoostError(f"migration file {entry.name!r} is not named NNNN_name.sql")
+            found.append(Migration(int(match[1]), match[2], read_text(os.path.join(folder, entry))))
+        elif entry.endswith(".sql"):
+            raise errors.RoostError(f"migration file {entry!r} is not named NNNN_name.sql")
     found.sort(key=lambda m: m.version)
     for expected, migration in enumerate(found, start=1):
         if migration.version != expected:

@@ -1,36 +1,41 @@
 """The Python faces: :class:`Store` (sync) and :class:`AsyncStore`.
 
 Both are thin. A method hands one operation (see :mod:`roost._op`) to the backend and returns what
-it returns; the async face runs the very same call on a worker thread, so there is no second copy
-of any logic to keep in step. The open transaction lives in a context variable, which
-``asyncio.to_thread`` carries into the worker, so ``async with store.transaction()`` works as the
-sync form does.
+it returns; the async face (:mod:`roost._async`) runs the very same call on a worker thread, so
+there is no second copy of any logic to keep in step. The open transaction lives in a context
+variable, which ``asyncio.to_thread`` carries into the worker, so ``async with store.transaction()``
+works as the sync form does.
+
+The areas (``store.signals``, ``store.tasks``, …) are attached on first use, so a process that
+reads one signal imports the signals module and nothing of the queue or the event log: a CLI call
+is a new process, and import time is its latency.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextvars
 import itertools
-import random
 import time
-from collections.abc import AsyncIterator, Callable, Generator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from roost import _validate, audit, diagnostics, errors, migrations
-from roost._op import Op, Query, is_atomic, is_repeatable
-from roost.agents import Agents
+from roost import _validate, errors, migrations
+from roost._op import Op, Query, is_atomic, is_repeatable, repeatable
 from roost.backends import Backend, Capabilities, Listener, open_backend
 from roost.config import Settings, resolve
-from roost.events import Events
-from roost.locks import HeldLock, Locks
-from roost.signals import Signals
-from roost.tasks import Tasks
+
+if TYPE_CHECKING:
+    from roost import audit, diagnostics
+    from roost.agents import Agents
+    from roost.events import Events
+    from roost.locks import Locks
+    from roost.signals import Signals
+    from roost.tasks import Tasks
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -68,16 +73,6 @@ class Store:
         self._mset = migration_set or migrations.MigrationSet.bundled(self._backend.dialect)
         self._tx: contextvars.ContextVar[Any] = contextvars.ContextVar(f"roost_tx_{next(_ids)}", default=None)
         self._closed = False
-        self.signals = Signals(self)
-        """Named values with versions, compare-and-set, TTLs and waiting: :class:`roost.signals.Signals`."""
-        self.locks = Locks(self)
-        """Leased locks with fencing tokens: :class:`roost.locks.Locks`."""
-        self.agents = Agents(self)
-        """The agent registry: :class:`roost.agents.Agents`."""
-        self.tasks = Tasks(self)
-        """The task queue: :class:`roost.tasks.Tasks`."""
-        self.events = Events(self)
-        """The event log and subscriptions: :class:`roost.events.Events`."""
         try:
             self._prepare(check_schema, may_create, create is True)
         except BaseException:
@@ -114,7 +109,44 @@ class Store:
                 f"the database has {len(pending)} pending migration(s) and auto_migrate is off; "
                 "run `roost migrate`"
             )
-        self._execute(diagnostics.project_ensure, self.project)
+        self._execute(_register_project, self.project)
+
+    # -- the areas, attached on first use ------------------------------------------------------
+
+    @cached_property
+    def signals(self) -> Signals:
+        """Named values with versions, compare-and-set, TTLs and waiting: :class:`roost.signals.Signals`."""
+        from roost.signals import Signals
+
+        return Signals(self)
+
+    @cached_property
+    def locks(self) -> Locks:
+        """Leased locks with fencing tokens: :class:`roost.locks.Locks`."""
+        from roost.locks import Locks
+
+        return Locks(self)
+
+    @cached_property
+    def agents(self) -> Agents:
+        """The agent registry: :class:`roost.agents.Agents`."""
+        from roost.agents import Agents
+
+        return Agents(self)
+
+    @cached_property
+    def tasks(self) -> Tasks:
+        """The task queue: :class:`roost.tasks.Tasks`."""
+        from roost.tasks import Tasks
+
+        return Tasks(self)
+
+    @cached_property
+    def events(self) -> Events:
+        """The event log and subscriptions: :class:`roost.events.Events`."""
+        from roost.events import Events
+
+        return Events(self)
 
     # -- what it is ---------------------------------------------------------------------------
 
@@ -167,6 +199,8 @@ class Store:
         """Run an operation again after a lost connection (a killed backend, a server restart) or
         an unreachable server, backing off until the server answers or ``connect_timeout`` has
         passed. An operation that is not repeatable is run again only while nothing was sent."""
+        import random  # (here: most processes never retry, and each import is CLI latency)
+
         deadline = time.monotonic() + self.settings.connect_timeout
         delay = 0.05
         while True:
@@ -210,6 +244,8 @@ class Store:
 
     def get_project(self) -> diagnostics.Project | None:
         """This store's project record (a point read by primary key)."""
+        from roost import diagnostics
+
         return self._execute(diagnostics.project_get, self.project)
 
     def now(self) -> datetime:
@@ -217,6 +253,8 @@ class Store:
         return datetime.fromtimestamp(float(self._execute(_db_now)), UTC)
 
     def info(self) -> StoreInfo:
+        from roost import diagnostics
+
         schema = self._execute(diagnostics.schema_info, self._mset)
         sizes = dict(schema.sizes)
         path = self.settings.url.path
@@ -226,10 +264,14 @@ class Store:
         return StoreInfo(self.backend, self.url, self.project, schema.version, schema.latest, sizes)
 
     def doctor(self) -> list[diagnostics.Check]:
+        from roost import diagnostics
+
         return self._execute(diagnostics.doctor, self._mset)
 
     def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
         """Privileged actions (force releases, writes to protected signals), newest first."""
+        from roost import audit
+
         return self._execute(audit.entries, self.project, _validate.integer(limit, "limit", 1, 10_000))
 
     def notify(self, channel: str, payload: str = "") -> None:
@@ -247,7 +289,8 @@ class Store:
     def close(self) -> None:
         if not self._closed:
             self._closed = True
-            self.events._close()
+            if "events" in self.__dict__:  # only an area that was used has anything to stop
+                self.events._close()
             self._backend.close()
 
     def __enter__(self) -> Store:
@@ -257,159 +300,20 @@ class Store:
         self.close()
 
 
+@repeatable
+def _register_project(project: str) -> Op[None]:
+    """Register the project once; a read first keeps the common case (every open) free of any
+    write lock. (:func:`roost.diagnostics.project_ensure` is the same, returning the record.)"""
+    if (yield Query("project_get", {"project": project})).one() is None:
+        yield Query("project_ensure", {"project": project})
+
+
 def _db_now() -> Op[float]:
     return float((yield Query("db_now")).scalar())
 
 
 def _notify(channel: str, payload: str) -> Op[None]:
     yield Query("notify", {"channel": channel, "payload": payload})
-
-
-class AsyncFacade:
-    """The awaitable twin of a sync facade (``signals``, ``locks``, ``agents``): each method is the
-    sync one, run on a worker thread. Attributes that are not methods are passed through."""
-
-    def __init__(self, target: object) -> None:
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if not callable(attr):
-            return attr
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(attr, *args, **kwargs)
-
-        call.__doc__ = attr.__doc__
-        return call
-
-
-class AsyncLocks(AsyncFacade):
-    """``locks`` of an :class:`AsyncStore`; ``hold`` is an ``async with`` block."""
-
-    def __init__(self, target: Locks) -> None:
-        super().__init__(target)
-        self._locks = target
-
-    @asynccontextmanager
-    async def hold(self, name: str, **options: Any) -> AsyncIterator[HeldLock]:
-        held = await asyncio.to_thread(self._locks.hold, name, **options)
-        try:
-            yield held
-        except BaseException as exc:
-            await asyncio.to_thread(held.__exit__, type(exc), exc, exc.__traceback__)
-            raise
-        else:
-            await asyncio.to_thread(held.__exit__, None, None, None)
-
-
-class AsyncStore:
-    """The asyncio face of :class:`Store`: the same operations, awaited.
-
-    Use ``async with roost.connect_async(...) as store`` or ``store = await roost.connect_async()``.
-    """
-
-    def __init__(self, opener: Callable[[], Store]) -> None:
-        self._opener = opener
-        self._store: Store | None = None
-
-    async def open(self) -> AsyncStore:
-        if self._store is None:
-            self._store = await asyncio.to_thread(self._opener)
-        return self
-
-    def __await__(self) -> Generator[Any, None, AsyncStore]:
-        return self.open().__await__()
-
-    async def __aenter__(self) -> AsyncStore:
-        return await self.open()
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.close()
-
-    @property
-    def sync(self) -> Store:
-        """The underlying sync store (for properties; do not call blocking methods from a loop)."""
-        if self._store is None:
-            raise errors.StoreClosed("the async store is not open yet: await it or use `async with`")
-        return self._store
-
-    @property
-    def signals(self) -> Any:
-        """:class:`roost.signals.Signals`, awaited."""
-        return AsyncFacade(self.sync.signals)
-
-    @property
-    def locks(self) -> AsyncLocks:
-        """:class:`roost.locks.Locks`, awaited; ``async with store.locks.hold(...)``."""
-        return AsyncLocks(self.sync.locks)
-
-    @property
-    def agents(self) -> Any:
-        """:class:`roost.agents.Agents`, awaited."""
-        return AsyncFacade(self.sync.agents)
-
-    @property
-    def tasks(self) -> Any:
-        """:class:`roost.tasks.Tasks`, awaited."""
-        return AsyncFacade(self.sync.tasks)
-
-    @property
-    def events(self) -> Any:
-        """:class:`roost.events.Events`, awaited; a subscription works with ``async for``."""
-        return AsyncFacade(self.sync.events)
-
-    async def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
-        return await self._call(self.sync.audit_log, limit)
-
-    async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await asyncio.to_thread(method, *args, **kwargs)
-
-    @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[AsyncStore]:
-        store = self.sync
-        if store._closed:
-            raise errors.StoreClosed()
-        manager = store._backend.transaction(store._tx.get())
-        handle = await asyncio.to_thread(manager.__enter__)
-        token = store._tx.set(handle)
-        try:
-            yield self
-        except BaseException as exc:
-            store._tx.reset(token)
-            if not await asyncio.to_thread(manager.__exit__, type(exc), exc, exc.__traceback__):
-                raise
-        else:
-            store._tx.reset(token)
-            await asyncio.to_thread(manager.__exit__, None, None, None)
-
-    async def migrate(self, target: int | None = None) -> list[int]:
-        return await self._call(self.sync.migrate, target)
-
-    async def migration_status(self) -> list[migrations.MigrationState]:
-        return await self._call(self.sync.migration_status)
-
-    async def get_project(self) -> diagnostics.Project | None:
-        return await self._call(self.sync.get_project)
-
-    async def now(self) -> datetime:
-        return await self._call(self.sync.now)
-
-    async def info(self) -> StoreInfo:
-        return await self._call(self.sync.info)
-
-    async def doctor(self) -> list[diagnostics.Check]:
-        return await self._call(self.sync.doctor)
-
-    async def notify(self, channel: str, payload: str = "") -> None:
-        await self._call(self.sync.notify, channel, payload)
-
-    async def close(self) -> None:
-        if self._store is not None:
-            await asyncio.to_thread(self._store.close)
-
-    def __repr__(self) -> str:
-        return f"<roost.AsyncStore of {self._store!r}>"
 
 
 def open_store(

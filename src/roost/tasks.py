@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -358,7 +357,7 @@ class Tasks:
             "capabilities": [v.name(c, "capability", v.LABEL_MAX) for c in capabilities],
             "n": v.integer(n, "n", 1, CLAIM_MAX),
             "lease": v.seconds(lease, "lease", LEASE_MIN, LEASE_MAX),
-            "host": socket.gethostname(),
+            "host": v.hostname(),
             "pid": os.getpid(),
         }
         if self._store.backend == "sqlite":

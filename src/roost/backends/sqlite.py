@@ -13,7 +13,6 @@ opens it; its single connection is handed out under a lock, so threads and store
 from __future__ import annotations
 
 import os
-import random
 import sqlite3
 import threading
 import time
@@ -21,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -114,6 +113,14 @@ class _Pool:
             self._idle.clear()
 
 
+@cache
+def _plans() -> dict[str, str | tuple[str, ...]]:
+    """Each named query's SQL, or the statements of a block (SQLite has no data-modifying CTEs);
+    split once per process."""
+    return {name: tuple(parts) if len(parts := split_script(sql)) > 1 else sql
+            for name, sql in queries("sqlite").items()}
+
+
 _memory_pools: dict[str, _Pool] = {}
 _memory_lock = threading.Lock()
 
@@ -127,10 +134,7 @@ class SQLiteBackend:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._sql = queries("sqlite")
-        # name -> its SQL, or the statements of a block (SQLite has no data-modifying CTEs)
-        self._plans: dict[str, str | tuple[str, ...]] = {
-            name: tuple(parts) if len(parts := split_script(sql)) > 1 else sql for name, sql in self._sql.items()
-        }
+        self._plans = _plans()
         self._busy = settings.sqlite_busy_timeout
         url = settings.url
         self.path = url.path
@@ -260,6 +264,8 @@ class SQLiteBackend:
 
     def _retrying(self, attempt: Callable[[], T]) -> T:
         """Run ``attempt``, retrying it with jittered backoff while SQLite reports busy."""
+        import random  # (here: most calls never retry, and each import is CLI latency)
+
         deadline = 0.0
         delay = 0.005
         while True:

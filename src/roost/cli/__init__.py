@@ -4,27 +4,59 @@ Exit codes (stable, documented in the README): 0 ok, 1 error, 2 usage, 3 not fou
 conflict / timed out, 4 lease lost. A roost error prints one line on stderr; ``--debug`` adds the
 traceback. Every command takes ``--url`` (and ``--project``), which override the environment and
 ``roost.toml``.
+
+Each command lives in the module named in :data:`COMMANDS` and is imported only when it runs (or
+when help lists it): agents call the CLI hundreds of times per task, each call a new process, so
+``roost signal get`` must load the signals area and the SQLite backend, not the queue, the worker,
+the demo, rich or psycopg. ``tests/test_imports.py`` holds that in place.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import importlib
 
 import click
-from rich.console import Console
-from rich.table import Table
 
 import roost
-from roost.cli import coordination, events, status, tasks
-from roost.cli._common import Fail, common, emit, global_options, open_store
-from roost.cli.demo import demo
-from roost.config import resolve
-from roost.diagnostics import Check
-from roost.errors import RoostError
+from roost.cli._common import global_options
 
-_LEVEL_STYLE = {"ok": "green", "warn": "yellow", "fail": "red"}
+COMMANDS: dict[str, str] = {
+    "agent": "roost.cli.agents:agent",
+    "completion": "roost.cli.completion:completion",
+    "demo": "roost.cli.demo:demo",
+    "doctor": "roost.cli.admin:doctor",
+    "events": "roost.cli.events:events",
+    "info": "roost.cli.admin:info",
+    "init": "roost.cli.admin:init",
+    "lock": "roost.cli.locks:lock",
+    "migrate": "roost.cli.admin:migrate",
+    "signal": "roost.cli.signals:signal",
+    "status": "roost.cli.status:status",
+    "task": "roost.cli.tasks:task",
+    "work": "roost.cli.work:work",
+}
+"""Command name -> ``module:attribute`` of its click command or group."""
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported when they are asked for (click's documented pattern
+    for lazy subcommands): running one command imports only its own module."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return super().get_command(ctx, cmd_name)
+        module, attribute = target.split(":")
+        command = getattr(importlib.import_module(module), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(roost.__version__, "--version", prog_name="roost", message="%(prog)s %(version)s")
 @global_options
 def main(url: str | None, project: str | None, as_json: bool | None, debug: bool | None) -> None:
@@ -34,93 +66,3 @@ def main(url: str | None, project: str | None, as_json: bool | None, debug: bool
     130 interrupted, 141 output pipe closed; `roost work` stopped at once by a second signal: 128 + it.
     The options --url, --project, --json and --debug go before or after the command.
     """
-
-
-@main.command()
-@common
-def init(url: str | None, project: str | None, as_json: bool) -> None:
-    """Create the store: the SQLite file, or roost's schema in an existing PostgreSQL database (which
-    roost does not create); apply migrations and register the project. Safe to run again, and from
-    many processes at once. The only commands that create a store are this one and migrate."""
-    with open_store(url, project, create=True, migrate=True) as store:
-        info = store.info()
-    emit(as_json, dataclasses.asdict(info), lambda c: c.print(
-        f"[green]ready[/]: {info.url} (project [bold]{info.project}[/], schema version {info.schema_version})"
-    ))
-
-
-@main.command()
-@common
-def info(url: str | None, project: str | None, as_json: bool) -> None:
-    """Show the backend, masked URL, project, schema version and sizes."""
-    with open_store(url, project, create=False, migrate=False) as store:
-        data = store.info()
-
-    def human(console: Console) -> None:
-        table = Table(show_header=False, box=None)
-        table.add_row("backend", data.backend)
-        table.add_row("url", data.url)
-        table.add_row("project", data.project)
-        behind = "" if data.schema_version == data.schema_latest else f" (roost knows {data.schema_latest})"
-        table.add_row("schema version", f"{data.schema_version}{behind}")
-        for name, size in data.sizes.items():
-            table.add_row(name, f"{size:,}")
-        console.print(table)
-
-    emit(as_json, dataclasses.asdict(data), human)
-
-
-@main.command()
-@click.option("--status", is_flag=True, help="Only show each migration's state; change nothing.")
-@common
-def migrate(url: str | None, project: str | None, as_json: bool, status: bool) -> None:
-    """Apply pending migrations (safe while other processes start), or show their status."""
-    with open_store(url, project, create=not status, migrate=False) as store:
-        applied = [] if status else store.migrate()
-        states = store.migration_status()
-    problems = [s for s in states if s.state in ("changed", "unknown")]
-    if status:
-        def human(console: Console) -> None:
-            table = Table("version", "name", "state", "applied at")
-            for s in states:
-                style = "green" if s.state == "applied" else "yellow" if s.state == "pending" else "red"
-                when = s.applied_at.strftime("%Y-%m-%d %H:%M:%S UTC") if s.applied_at else ""
-                table.add_row(f"{s.version:04d}", s.name, f"[{style}]{s.state}[/]", when)
-            console.print(table)
-
-        emit(as_json, {"migrations": states}, human)
-        if problems:
-            raise Fail(None)
-        return
-    version = max((s.version for s in states if s.state == "applied"), default=0)
-    emit(as_json, {"applied": applied, "schema_version": version}, lambda c: c.print(
-        f"applied {len(applied)} migration(s); schema at version {version}" if applied
-        else f"nothing to do; schema at version {version}"
-    ))
-
-
-@main.command()
-@common
-def doctor(url: str | None, project: str | None, as_json: bool) -> None:
-    """Check connectivity, pragmas or server facts, migrations and clock skew."""
-    settings = resolve(url, project=project, auto_migrate=False)
-    try:
-        with open_store(url, project, create=False, migrate=False) as store:
-            checks = store.doctor()
-    except RoostError as exc:
-        checks = [Check("connect", "fail", exc.message)]
-    failed = any(c.level == "fail" for c in checks)
-
-    def human(console: Console) -> None:
-        console.print(f"roost doctor: {settings.url.masked} (project {settings.project})")
-        for c in checks:
-            hint = f"  [dim]{c.hint}[/]" if c.hint and c.level != "ok" else ""
-            console.print(f"  [{_LEVEL_STYLE[c.level]}]{c.level:>4}[/]  {c.name}: {c.value}{hint}")
-
-    emit(as_json, {"ok": not failed, "url": settings.url.masked, "checks": checks}, human)
-    if failed:
-        raise Fail(None)
-
-
-for group in [demo, status.status, status.completion, *coordination.GROUPS, *tasks.GROUPS, *events.GROUPS]:
-    main.add_command(group)

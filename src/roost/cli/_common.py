@@ -1,4 +1,9 @@
-"""What every command shares: the common options, error handling, opening the store, and output."""
+"""What every command shares: the common options, error handling, opening the store, and output.
+
+rich is imported only when something is rendered for people: a command that prints one value
+(``roost signal get``) never loads it, because every CLI call is a new process and its imports are
+the agent's latency.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +11,21 @@ import dataclasses
 import functools
 import json
 import os
-import socket
 import sys
-import traceback
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
 
-from roost._validate import parse_json
+from roost._validate import hostname, parse_json
 from roost.config import resolve
 from roost.errors import RoostError
 from roost.store import Store
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -63,7 +69,7 @@ def common(fn: F) -> F:
             _fail(as_json, "Error", exc.args[0], exc.code)
         except RoostError as exc:
             if debug:
-                traceback.print_exc()
+                _traceback()
             _fail(as_json, type(exc).__name__, exc.message, exc.exit_code)
         except KeyboardInterrupt:
             _fail(as_json, "Interrupted", "interrupted", 130)
@@ -72,10 +78,16 @@ def common(fn: F) -> F:
             sys.exit(141)
         except Exception as exc:
             if debug:
-                traceback.print_exc()
+                _traceback()
             _fail(as_json, "InternalError", f"{type(exc).__name__}: {exc} (rerun with --debug)", 1)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _traceback() -> None:
+    import traceback
+
+    traceback.print_exc()
 
 
 def _fail(as_json: bool, name: str, message: str | None, code: int) -> None:
@@ -134,7 +146,50 @@ def emit(as_json: bool, data: Any, human: Callable[[Console], None]) -> None:
 
 def console() -> Console:
     """Rich output for people; on a pipe or file, lines are not wrapped at 80 columns."""
+    from rich.console import Console
+
     return Console(highlight=False, width=None if sys.stdout.isatty() else 100_000)
+
+
+def new_table(*headers: str, **options: Any) -> Table:
+    """A rich table (rich loaded here, on first use)."""
+    from rich.table import Table
+
+    return Table(*headers, **options)
+
+
+def escape(text: str) -> str:
+    """``text`` with rich markup made literal (rich loaded here, on first use)."""
+    from rich.markup import escape as rich_escape
+
+    return rich_escape(text)
+
+
+AGENT_HELP = "The agent claiming; default ROOST_AGENT, else host:PID of the calling process."
+OWNER_HELP = "Who holds it; default ROOST_AGENT, else host:PID of the calling process."
+
+
+def plain(value: Any) -> str:
+    """A value as a script reads it: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+
+
+def value_arg(text: str, as_json_value: bool) -> Any:
+    """A VALUE argument: JSON with ``--json-value`` (``-`` and ``@PATH`` read it), else a string
+    (``-`` reads standard input, one trailing newline dropped)."""
+    if as_json_value:
+        return read_json(text, "VALUE")
+    return read_input(text, "VALUE", files=False).removesuffix("\n") if text == "-" else text
+
+
+def ago(seconds: float) -> str:
+    """A duration, short: 12.3 s, 4.5 min, 6.7 h."""
+    seconds = abs(seconds)
+    if seconds < 120:
+        return f"{seconds:.1f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def jsonable(value: Any) -> Any:
@@ -154,7 +209,7 @@ def store(url: str | None, project: str | None) -> Store:
 def cli_owner(given: str | None) -> str:
     """The owner a command acts as: ``--owner``, else ``ROOST_AGENT``, else ``host:PPID``. The parent's
     pid, because this process exits at once and the agent that called it is the one holding."""
-    return given or os.environ.get("ROOST_AGENT") or f"{socket.gethostname()}:{os.getppid()}"
+    return given or os.environ.get("ROOST_AGENT") or f"{hostname()}:{os.getppid()}"
 
 
 def claimed_owner(given: str | None) -> str | None:

@@ -1,4 +1,4 @@
-"""``roost status``: one look at the whole team, and ``roost completion``: shell completion.
+"""``roost status``: one look at the whole team.
 
 Status reads each area once (queues, running tasks, locks, agents, signals, latest events); it is
 a snapshot of reads, not one transaction, so a change between two reads may show in one part only.
@@ -11,7 +11,6 @@ import json
 from typing import Any
 
 import click
-from click.shell_completion import get_completion_class
 from rich.console import Console, Group
 from rich.markup import escape
 from rich.table import Table
@@ -82,17 +81,3 @@ def status(url: str | None, project: str | None, as_json: bool) -> None:
 
 def _fields(obj: Any) -> dict[str, Any]:
     return dataclasses.asdict(obj)
-
-
-@click.command("completion")
-@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
-def completion(shell: str) -> None:
-    """Print the shell completion script for SHELL. Enable it with, for bash,
-    `eval "$(roost completion bash)"` in ~/.bashrc; zsh: the same in ~/.zshrc; fish:
-    `roost completion fish > ~/.config/fish/completions/roost.fish`."""
-    from roost.cli import main
-
-    cls = get_completion_class(shell)
-    if cls is None:  # click knows all three; this only guards a click without one
-        raise click.UsageError(f"no completion for {shell}")
-    click.echo(cls(main, {}, "roost", "_ROOST_COMPLETE").source())

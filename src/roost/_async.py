@@ -1,0 +1,169 @@
+"""The asyncio face of :class:`roost.store.Store`: every method is the sync one, run on a worker
+thread with ``asyncio.to_thread``, so no logic exists twice. Kept apart from the sync store so that
+a program (or a CLI call) that never awaits does not import asyncio.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Generator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+
+from roost import errors
+
+if TYPE_CHECKING:
+    from roost import audit, diagnostics, migrations
+    from roost.locks import HeldLock, Locks
+    from roost.store import Store, StoreInfo
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class AsyncFacade:
+    """The awaitable twin of a sync facade (``signals``, ``locks``, ``agents``): each method is the
+    sync one, run on a worker thread. Attributes that are not methods are passed through."""
+
+    def __init__(self, target: object) -> None:
+        self._target = target
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._target, name)
+        if not callable(attr):
+            return attr
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            return await asyncio.to_thread(attr, *args, **kwargs)
+
+        call.__doc__ = attr.__doc__
+        return call
+
+
+class AsyncLocks(AsyncFacade):
+    """``locks`` of an :class:`AsyncStore`; ``hold`` is an ``async with`` block."""
+
+    def __init__(self, target: Locks) -> None:
+        super().__init__(target)
+        self._locks = target
+
+    @asynccontextmanager
+    async def hold(self, name: str, **options: Any) -> AsyncIterator[HeldLock]:
+        held = await asyncio.to_thread(self._locks.hold, name, **options)
+        try:
+            yield held
+        except BaseException as exc:
+            await asyncio.to_thread(held.__exit__, type(exc), exc, exc.__traceback__)
+            raise
+        else:
+            await asyncio.to_thread(held.__exit__, None, None, None)
+
+
+class AsyncStore:
+    """The asyncio face of :class:`Store`: the same operations, awaited.
+
+    Use ``async with roost.connect_async(...) as store`` or ``store = await roost.connect_async()``.
+    """
+
+    def __init__(self, opener: Callable[[], Store]) -> None:
+        self._opener = opener
+        self._store: Store | None = None
+
+    async def open(self) -> AsyncStore:
+        if self._store is None:
+            self._store = await asyncio.to_thread(self._opener)
+        return self
+
+    def __await__(self) -> Generator[Any, None, AsyncStore]:
+        return self.open().__await__()
+
+    async def __aenter__(self) -> AsyncStore:
+        return await self.open()
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    @property
+    def sync(self) -> Store:
+        """The underlying sync store (for properties; do not call blocking methods from a loop)."""
+        if self._store is None:
+            raise errors.StoreClosed("the async store is not open yet: await it or use `async with`")
+        return self._store
+
+    @property
+    def signals(self) -> Any:
+        """:class:`roost.signals.Signals`, awaited."""
+        return AsyncFacade(self.sync.signals)
+
+    @property
+    def locks(self) -> AsyncLocks:
+        """:class:`roost.locks.Locks`, awaited; ``async with store.locks.hold(...)``."""
+        return AsyncLocks(self.sync.locks)
+
+    @property
+    def agents(self) -> Any:
+        """:class:`roost.agents.Agents`, awaited."""
+        return AsyncFacade(self.sync.agents)
+
+    @property
+    def tasks(self) -> Any:
+        """:class:`roost.tasks.Tasks`, awaited."""
+        return AsyncFacade(self.sync.tasks)
+
+    @property
+    def events(self) -> Any:
+        """:class:`roost.events.Events`, awaited; a subscription works with ``async for``."""
+        return AsyncFacade(self.sync.events)
+
+    async def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
+        return await self._call(self.sync.audit_log, limit)
+
+    async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        return await asyncio.to_thread(method, *args, **kwargs)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncStore]:
+        store = self.sync
+        if store._closed:
+            raise errors.StoreClosed()
+        manager = store._backend.transaction(store._tx.get())
+        handle = await asyncio.to_thread(manager.__enter__)
+        token = store._tx.set(handle)
+        try:
+            yield self
+        except BaseException as exc:
+            store._tx.reset(token)
+            if not await asyncio.to_thread(manager.__exit__, type(exc), exc, exc.__traceback__):
+                raise
+        else:
+            store._tx.reset(token)
+            await asyncio.to_thread(manager.__exit__, None, None, None)
+
+    async def migrate(self, target: int | None = None) -> list[int]:
+        return await self._call(self.sync.migrate, target)
+
+    async def migration_status(self) -> list[migrations.MigrationState]:
+        return await self._call(self.sync.migration_status)
+
+    async def get_project(self) -> diagnostics.Project | None:
+        return await self._call(self.sync.get_project)
+
+    async def now(self) -> datetime:
+        return await self._call(self.sync.now)
+
+    async def info(self) -> StoreInfo:
+        return await self._call(self.sync.info)
+
+    async def doctor(self) -> list[diagnostics.Check]:
+        return await self._call(self.sync.doctor)
+
+    async def notify(self, channel: str, payload: str = "") -> None:
+        await self._call(self.sync.notify, channel, payload)
+
+    async def close(self) -> None:
+        if self._store is not None:
+            await asyncio.to_thread(self._store.close)
+
+    def __repr__(self) -> str:
+        return f"<roost.AsyncStore of {self._store!r}>"
