@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m compileall -q src/roost
 	@touch $(STAMP)
 
 ## run: roost's main job on the embedded SQLite default: `roost demo`, an agent team run and checked

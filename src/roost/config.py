@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -140,12 +141,12 @@ def resolve(
     url: str | None = None,
     *,
     cwd: Path | None = None,
-    env: dict[str, str] | None = None,
+    env: Mapping[str, str] | None = None,
     **options: Any,
 ) -> Settings:
     """Resolve every setting from its sources and validate it; see the module docstring."""
     cwd = (cwd or Path.cwd()).resolve()
-    env = dict(os.environ) if env is None else env
+    env = os.environ if env is None else env  # (read, never copied: a copy decodes every variable)
     unknown = sorted(set(options) - set(SPECS) - {"project"})
     if unknown:
         raise InvalidArgument(

@@ -31,6 +31,7 @@ from roost.backends.base import Capabilities
 from roost.config import Settings
 
 T = TypeVar("T")
+_TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
 
 # psycopg_pool warns on stderr for every connection it drops or cannot open, which floods the
 # output of a worker riding out an outage; roost reports outages itself. The records still reach
@@ -99,7 +100,8 @@ class PostgresBackend:
     def _run(self, conn: psycopg.Connection[Any], step: Step) -> Result:
         if isinstance(step, Query):
             cur = conn.execute(self._named(step.name), step.params)
-            rows = cur.fetchall() if cur.description else []
+            result = cur.pgresult  # (its status, not cur.description, which builds every column's object)
+            rows = cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
             return Result(rows, cur.rowcount)
         conn.execute(step.text or self._named(step.name), prepare=False)
         return Result([], -1)

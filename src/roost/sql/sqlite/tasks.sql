@@ -28,8 +28,10 @@ INSERT INTO task_deps (task_id, depends_on) SELECT :task_id, value FROM json_eac
 -- name: task_claim
 -- Expired leases are first marked (lease_expires_at = -1, seen only inside this transaction) so
 -- the next statements act on exactly that set; then tokens are reserved and up to n ready tasks
--- claimed, highest priority first, then oldest.
-UPDATE tasks SET lease_expires_at = -1
+-- claimed, highest priority first, then oldest. The expired leases are found through the index of
+-- running leases by name: without table statistics SQLite would rather walk every running task of
+-- the project (the status index), on every claim.
+UPDATE tasks INDEXED BY tasks_leases SET lease_expires_at = -1
 WHERE status = 'running' AND lease_expires_at <= (julianday('now') - 2440587.5) * 86400.0 AND project = :project;
 UPDATE task_runs SET outcome = 'expired', ended_at = (julianday('now') - 2440587.5) * 86400.0, error = 'lease expired'
 WHERE token IN (SELECT token FROM tasks WHERE status = 'running' AND lease_expires_at = -1);
@@ -72,9 +74,11 @@ RETURNING id, lease_expires_at
 -- name: task_complete
 UPDATE task_runs SET outcome = 'done', ended_at = (julianday('now') - 2440587.5) * 86400.0
 WHERE token = :token AND EXISTS (SELECT 1 FROM tasks WHERE token = :token AND status = 'running');
+-- (The task is found by a scalar subquery on its token, not a join: after ANALYZE, with few
+-- dependencies in the table, SQLite planned that join as a scan of every task, on every completion.)
 UPDATE tasks SET blocked_by = blocked_by - 1, updated_at = (julianday('now') - 2440587.5) * 86400.0
-WHERE id IN (SELECT d.task_id FROM task_deps d JOIN tasks t ON t.id = d.depends_on
-             WHERE t.token = :token AND t.status = 'running');
+WHERE id IN (SELECT task_id FROM task_deps
+             WHERE depends_on = (SELECT id FROM tasks WHERE token = :token AND status = 'running'));
 UPDATE tasks SET status = 'done', result = :result, error = NULL, lease_expires_at = NULL,
     finished_at = (julianday('now') - 2440587.5) * 86400.0, updated_at = (julianday('now') - 2440587.5) * 86400.0
 WHERE token = :token AND status = 'running'
