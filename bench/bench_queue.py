@@ -11,6 +11,7 @@ alternating comparison of the harness against plain INSERTs.
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import sqlite3
 import time
@@ -63,7 +64,7 @@ def _load(target: Target, count: int) -> None:
     conn.close()
 
 
-def _roost_worker(url: str, wid: int, batch: int, seconds: float, barrier: Any, out: Any) -> None:
+def _roost_worker(url: str, wid: int, batch: int, many: bool, seconds: float, barrier: Any, out: Any) -> None:
     try:
         with roost.connect(url, project=PROJECT, sqlite_busy_timeout=30) as store:
             agent = f"w{wid}"
@@ -74,8 +75,11 @@ def _roost_worker(url: str, wid: int, batch: int, seconds: float, barrier: Any, 
             while time.perf_counter() < deadline:
                 try:
                     claims = store.tasks.claim(agent, n=batch, lease=60)
-                    for claim in claims:
-                        store.tasks.complete(claim.token, None)
+                    if many:
+                        store.tasks.complete_many([(claim.token, None) for claim in claims])
+                    else:
+                        for claim in claims:
+                            store.tasks.complete(claim.token, None)
                 except roost.errors.DatabaseLocked:
                     locked += 1
                     continue
@@ -87,7 +91,8 @@ def _roost_worker(url: str, wid: int, batch: int, seconds: float, barrier: Any, 
         out.put((0, 0, 0.0, repr(exc)))
 
 
-def _raw_worker(url: str, dsn: str | None, wid: int, batch: int, seconds: float, barrier: Any, out: Any) -> None:
+def _raw_worker(url: str, dsn: str | None, wid: int, batch: int, many: bool, seconds: float, barrier: Any,
+                out: Any) -> None:
     try:
         me = f"w{wid}"
         done, locked = 0, 0
@@ -97,6 +102,8 @@ def _raw_worker(url: str, dsn: str | None, wid: int, batch: int, seconds: float,
                      "attempts + 1 WHERE id IN (SELECT id FROM rb_jobs WHERE status = 'pending' ORDER BY priority "
                      "DESC, id LIMIT %s FOR UPDATE SKIP LOCKED) RETURNING id")
             finish = "UPDATE rb_jobs SET status = 'done', finished_at = now() WHERE id = %s AND claimed_by = %s"
+            finish_all = ("UPDATE rb_jobs SET status = 'done', finished_at = now() WHERE id = ANY(%s) AND "
+                          "claimed_by = %s")
         else:
             conn = sqlite3.connect(url.removeprefix("sqlite:///"), isolation_level=None, timeout=30)
             conn.execute("PRAGMA busy_timeout=30000")
@@ -105,6 +112,8 @@ def _raw_worker(url: str, dsn: str | None, wid: int, batch: int, seconds: float,
                      "attempts + 1 WHERE id IN (SELECT id FROM rb_jobs WHERE status = 'pending' ORDER BY priority "
                      "DESC, id LIMIT ?) RETURNING id")
             finish = "UPDATE rb_jobs SET status = 'done', finished_at = unixepoch() WHERE id = ? AND claimed_by = ?"
+            finish_all = ("UPDATE rb_jobs SET status = 'done', finished_at = unixepoch() WHERE id IN (SELECT value "
+                          "FROM json_each(?)) AND claimed_by = ?")
         barrier.wait()
         started = time.perf_counter()
         deadline = started + seconds
@@ -112,12 +121,14 @@ def _raw_worker(url: str, dsn: str | None, wid: int, batch: int, seconds: float,
             try:
                 if dsn:
                     rows = conn.execute(claim, (me, batch)).fetchall()
-                    for (jid,) in rows:
-                        conn.execute(finish, (jid, me))
                 else:
                     conn.execute("BEGIN IMMEDIATE")
                     rows = conn.execute(claim, (me, batch)).fetchall()
                     conn.execute("COMMIT")
+                if many and rows:
+                    ids = [jid for (jid,) in rows]
+                    conn.execute(finish_all, (ids if dsn else json.dumps(ids), me))
+                elif not many:
                     for (jid,) in rows:
                         conn.execute(finish, (jid, me))
             except sqlite3.OperationalError:
@@ -152,25 +163,35 @@ def _round(target: Any, args: list[tuple[Any, ...]], seconds: float) -> tuple[fl
 
 
 def claim_complete(target: Target, seconds: float) -> None:
+    """claim+complete with 1, 4 (and on PostgreSQL 16) workers; batches of ten claimed at once and
+    completed one by one (``claim10_complete``) or in one statement (``claim10_complete_many``,
+    beside the raw form that finishes its ten with one UPDATE, and compared with the raw single
+    pair of the same run: the stretch target is three times that rate)."""
     workers = (1, 4, 16) if target.raw_dsn else (1, 4)
-    for batch in (1, 10):
-        for count in workers if batch == 1 else (4,):
+    single_raw: dict[int, float] = {}
+    for batch, many, counts in ((1, False, workers), (10, False, (4,)), (10, True, (4,))):
+        for count in counts:
             _load(target, BACKLOG[target.backend])
             rates = [0.0, 0.0]
             locked = [0, 0]
             for _ in range(2):
                 for side in (0, 1):
                     if side == 0:
-                        rate, lk = _round(_roost_worker, [(target.url, w, batch) for w in range(count)], seconds / 2)
-                    else:
-                        rate, lk = _round(_raw_worker, [(target.url, target.raw_dsn, w, batch) for w in range(count)],
+                        rate, lk = _round(_roost_worker, [(target.url, w, batch, many) for w in range(count)],
                                           seconds / 2)
+                    else:
+                        rate, lk = _round(_raw_worker, [(target.url, target.raw_dsn, w, batch, many)
+                                                        for w in range(count)], seconds / 2)
                     rates[side] += rate / 2
                     locked[side] += lk
-            name = f"{target.backend}/claim{batch if batch > 1 else ''}_complete_w{count}"
+            if batch == 1:
+                single_raw[count] = rates[1]
+            name = f"{target.backend}/claim{batch if batch > 1 else ''}_complete{'_many' if many else ''}_w{count}"
+            notes = [f"locked errors: roost {locked[0]}, raw {locked[1]}"] if not target.raw_dsn else []
+            if many and count in single_raw:
+                notes.append(f"{rates[0] / single_raw[count]:.2f}x the raw single pair rate (stretch target 3x)")
             print(f"{name}\t{rates[0]:.1f}\t{rates[1]:.1f}\t{rates[0] / rates[1]:.2f}"
-                  + (f"\t# locked errors: roost {locked[0]}, raw {locked[1]}" if not target.raw_dsn else ""),
-                  flush=True)
+                  + (f"\t# {'; '.join(notes)}" if notes else ""), flush=True)
 
 
 def enqueue(target: Target, seconds: float) -> None:

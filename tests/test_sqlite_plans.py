@@ -21,8 +21,8 @@ import roost
 from roost.backends.sqlite import _plans
 
 HOT = ("signal_get", "signal_set", "signal_replace", "signal_clear", "lock_acquire", "lock_renew", "lock_release",
-       "task_insert", "task_claim", "task_heartbeat", "task_complete", "task_fail", "task_release", "task_lease_state",
-       "event_insert")
+       "task_insert", "task_claim", "task_heartbeat", "task_complete", "task_complete_many", "task_fail",
+       "task_release", "task_lease_state", "event_insert")
 TABLES = {"tasks", "task_runs", "task_deps", "signals", "locks", "lock_holders", "events", "t", "r", "d"}
 LISTS = {"queues", "capabilities", "ids", "rows", "refs"}
 

@@ -206,6 +206,8 @@ def _topics(topics: str | Sequence[str] | None) -> tuple[tuple[str, ...], tuple[
         return (), ()
     if isinstance(topics, str):
         topics = [topics]
+    if not isinstance(topics, Sequence | set | frozenset):
+        raise errors.InvalidArgument(f"topics must be a topic, a list of topics or None, not {type(topics).__name__}")
     exact, prefixes = [], []
     for t in topics:
         if isinstance(t, str) and t.endswith(".*"):

@@ -246,6 +246,13 @@ def settle_failed(query: str, params: dict[str, Any], project: str) -> Op[tuple[
 
 
 @repeatable
+def settle_many(items: str) -> Op[list[tuple[Any, ...]]]:
+    """Complete several claims with one statement (one transaction): ``items`` is a JSON array of
+    [token, result] pairs; returns (token, task id) of those completed. Repeatable as ``settle``."""
+    return list((yield Query("task_complete_many", {"items": items})).rows)
+
+
+@repeatable
 def rows(query: str, params: dict[str, Any]) -> Op[list[tuple[Any, ...]]]:
     return list((yield Query(query, params)).rows)
 
@@ -386,6 +393,34 @@ class Tasks:
         if self._settle("done", settle, "task_complete", {"token": token, "result": text}, text) is None:
             raise self._lost(token, "complete")
 
+    def complete_many(self, results: Mapping[int, Any] | Iterable[tuple[int, Any]]) -> list[bool]:
+        """Complete several claims at once, each with its result: ``{token: result}`` or
+        ``(token, result)`` pairs, at most 10,000. One statement and one transaction on either
+        backend (one round trip and one commit on PostgreSQL), so a worker that claimed a batch
+        (``claim(n=...)``) settles it at the cost of about one completion; each task is done, its
+        claim closed and its dependents unblocked exactly as :meth:`complete` does it.
+
+        Returns, in the order given, whether each claim was completed: False where its lease was
+        lost (the others are completed all the same). Like :meth:`complete` it may be repeated:
+        a claim already completed by this token with the same result counts as completed."""
+        pairs = list(results.items()) if isinstance(results, Mapping) else list(results)
+        if len(pairs) > BATCH_MAX:
+            raise errors.InvalidArgument(f"at most {BATCH_MAX:,} completions per batch, not {len(pairs):,}")
+        items: list[tuple[int, str]] = []
+        seen: set[int] = set()
+        for pair in pairs:
+            if not isinstance(pair, tuple) or len(pair) != 2:
+                raise errors.InvalidArgument(f"each completion is a (token, result) pair, not {v.shown(pair)}")
+            token = _token(pair[0])
+            if token in seen:
+                raise errors.InvalidArgument(f"token {token} is given twice")
+            seen.add(token)
+            items.append((token, v.to_json(pair[1], "result", PAYLOAD_MAX_BYTES)))
+        if not items:
+            return []
+        done = {int(token) for token, _ in self._store._execute(settle_many, json.dumps(items))}
+        return [token in done or self._already(token, "done", text) for token, text in items]
+
     def fail(self, token: int, error: str, *, retry: bool = True, backoff: float = 1.0,
              task_id: int | None = None) -> str:
         """Record a failed attempt. With ``retry`` and attempts left, the task runs again after
@@ -443,12 +478,24 @@ class Tasks:
         if row is not None:
             return row
         state = self._store._execute(lookup, "task_lease_state", {"token": params["token"]})
-        if state is None or state[1] != outcome:
+        if not self._ended_so(state, outcome, detail):
             return None
-        task_id, _, status, _, error, result = state
-        if (outcome == "done" and result != detail) or (outcome == "failed" and error != detail):
-            return None
+        assert state is not None
+        task_id, _, status, _, _, _ = state
         return task_id, "dead" if outcome == "failed" and status == "dead" else outcome
+
+    def _already(self, token: int, outcome: str, detail: str | None) -> bool:
+        """Whether the claim ``token`` already ended with ``outcome`` and ``detail``."""
+        return self._ended_so(self._store._execute(lookup, "task_lease_state", {"token": token}), outcome, detail)
+
+    @staticmethod
+    def _ended_so(state: tuple[Any, ...] | None, outcome: str, detail: str | None) -> bool:
+        """Whether a claim's lease state says it ended with ``outcome`` and ``detail`` (the result
+        of a completion, the error of a failure): an earlier call with its token ended it."""
+        if state is None or state[1] != outcome:
+            return False
+        _, _, _, _, error, result = state
+        return not ((outcome == "done" and result != detail) or (outcome == "failed" and error != detail))
 
     def _belongs(self, token: object, task_id: object) -> int:
         """Check ``token`` (and, if given, that it is a claim of task ``task_id``; a token never

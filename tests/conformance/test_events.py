@@ -305,6 +305,8 @@ def test_cleanup_keeps_the_newest_event_so_positions_are_never_reused(url):
     (lambda s: s.events.publish_many([42]), "mapping or a"),
     (lambda s: s.events.publish_many([("a.b",)]), "not 1 items"),
     (lambda s: s.events.publish_many([{"topic": "a.b", "colour": 1}]), "unknown event field"),
+    (lambda s: s.events.latest(10), "topics must be"),
+    (lambda s: s.events.query(topics=7), "topics must be"),
 ])
 def test_bad_input_is_refused_and_nothing_is_published(url, call, message):
     with roost.connect(url) as store:

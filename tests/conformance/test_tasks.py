@@ -239,3 +239,54 @@ def _result(store, task_id):
     task = store.tasks.get(task_id)
     assert task is not None
     return task.result
+
+
+def test_complete_many_settles_a_batch_as_single_completions_would(url):
+    with roost.connect(url) as store:
+        a, b, c = (store.tasks.enqueue(k) for k in ("a", "b", "c"))
+        both = store.tasks.enqueue("both", depends_on=[a, b])  # both of its dependencies end in one batch
+        after_c = store.tasks.enqueue("after-c", depends_on=[c])
+        claims = {x.kind: x for x in store.tasks.claim("w", n=10)}
+        assert set(claims) == {"a", "b", "c"}
+        before = len(store.events.query(topics="task.completed"))
+        outcome = store.tasks.complete_many({claims[k].token: {"k": k} for k in ("a", "b", "c")})
+        assert outcome == [True, True, True]
+        for k, task_id in (("a", a), ("b", b), ("c", c)):
+            assert _result(store, task_id) == {"k": k}
+            assert [r.outcome for r in store.tasks.history(task_id)] == ["done"]
+        assert store.tasks.get(both).blocked_by == 0 and store.tasks.get(after_c).blocked_by == 0  # type: ignore[union-attr]
+        assert sorted(x.kind for x in store.tasks.claim("w", n=10)) == ["after-c", "both"]
+        assert len(store.events.query(topics="task.completed")) == before + 3
+
+        # repeated (after a lost answer, say): a success that changes nothing
+        assert store.tasks.complete_many([(claims[k].token, {"k": k}) for k in ("a", "b", "c")]) == [True] * 3
+        assert len(store.events.query(topics="task.completed")) == before + 3
+        assert [r.outcome for r in store.tasks.history(a)] == ["done"]
+        assert store.tasks.complete_many([]) == []
+
+
+def test_complete_many_reports_lost_leases_and_completes_the_rest(url):
+    with roost.connect(url) as store:
+        first, second, third = (store.tasks.enqueue(k) for k in ("first", "second", "third"))
+        claims = {x.id: x for x in store.tasks.claim("w", n=3)}
+        store.tasks.complete(claims[first].token, "earlier")
+        store.tasks.release(claims[third].token)
+        outcome = store.tasks.complete_many([(claims[first].token, "another result"), (claims[second].token, 2),
+                                             (claims[third].token, 3), (987_654, 4)])
+        assert outcome == [False, True, False, False]
+        assert _result(store, first) == "earlier" and _result(store, second) == 2
+        assert store.tasks.get(third).status == "pending"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(("items", "message"), [
+    ([(0, None)], "token"), ([("7", None)], "token"), ([(1, None), (1, None)], "given twice"),
+    ([(1,)], "pair"), ([[1, None]], "pair"), ([5], "pair"), ([(10**9, object())], "result cannot be stored"),
+    ([(10**9, "x" * (1024 * 1024 + 1))], "result is"), ([(i, None) for i in range(2, 10_003)], "at most 10,000"),
+])
+def test_complete_many_refuses_bad_input_and_changes_nothing(url, items, message):
+    with roost.connect(url) as store:
+        task_id = store.tasks.enqueue("k")
+        claim = store.tasks.claim("w")[0]
+        with pytest.raises(errors.InvalidArgument, match=message):
+            store.tasks.complete_many([(claim.token, "ok"), *items])
+        assert store.tasks.get(task_id).status == "running"  # type: ignore[union-attr]

@@ -55,6 +55,10 @@ RETURNING id, extract(epoch FROM lease_expires_at)::float8
 -- Done, its dependents unblocked and its claim closed: the function roost.task_complete (0004).
 SELECT id FROM roost.task_complete(%(token)s::bigint, %(result)s)
 
+-- name: task_complete_many
+-- Several completions in one statement: the function roost.task_complete_many (0007).
+SELECT token, id FROM roost.task_complete_many(%(items)s::jsonb)
+
 -- name: task_fail
 -- Retry after exponential backoff while attempts remain (and retry is wanted), else dead.
 WITH failed AS (

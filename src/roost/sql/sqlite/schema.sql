@@ -115,7 +115,7 @@ CREATE INDEX tasks_request ON tasks (request_key) WHERE request_key IS NOT NULL;
 CREATE INDEX tasks_ready ON tasks (project, priority DESC, id)
     WHERE status IN ('pending', 'failed') AND blocked_by = 0;
 CREATE INDEX tasks_leases ON tasks (lease_expires_at) WHERE status = 'running';
-CREATE UNIQUE INDEX tasks_token ON tasks (token);
+CREATE UNIQUE INDEX tasks_token ON tasks (token) WHERE token IS NOT NULL;
 CREATE UNIQUE INDEX tasks_idempotency ON tasks (project, idempotency_key) WHERE idempotency_key IS NOT NULL;
 CREATE INDEX tasks_status ON tasks (project, status, queue);
 

@@ -84,6 +84,28 @@ UPDATE tasks SET status = 'done', result = :result, error = NULL, lease_expires_
 WHERE token = :token AND status = 'running'
 RETURNING id
 
+-- name: task_complete_many
+-- Several completions in one transaction; :items is a JSON array of [token, result] pairs. As
+-- task_complete, for each claim still running: its run closed, its dependents unblocked (by the
+-- number of their dependencies done here), then the task done with its result. Tokens whose claim
+-- is no longer running are left alone. Each task is found by its token (INDEXED BY: with few tasks
+-- running, SQLite would rather walk them all and look each one up in the batch).
+UPDATE task_runs SET outcome = 'done', ended_at = (julianday('now') - 2440587.5) * 86400.0
+WHERE token IN (SELECT token FROM tasks INDEXED BY tasks_token WHERE status = 'running'
+                AND token IN (SELECT json_extract(value, '$[0]') FROM json_each(:items)));
+UPDATE tasks SET blocked_by = blocked_by - counted.n, updated_at = (julianday('now') - 2440587.5) * 86400.0
+FROM (SELECT task_id, count(*) AS n FROM task_deps
+      WHERE depends_on IN (SELECT id FROM tasks INDEXED BY tasks_token WHERE status = 'running'
+                           AND token IN (SELECT json_extract(value, '$[0]') FROM json_each(:items)))
+      GROUP BY task_id) AS counted
+WHERE tasks.id = counted.task_id;
+UPDATE tasks INDEXED BY tasks_token SET status = 'done', result = g.result, error = NULL, lease_expires_at = NULL,
+    finished_at = (julianday('now') - 2440587.5) * 86400.0, updated_at = (julianday('now') - 2440587.5) * 86400.0
+FROM (SELECT json_extract(value, '$[0]') AS token, json_extract(value, '$[1]') AS result
+      FROM json_each(:items)) AS g
+WHERE tasks.token = g.token AND tasks.status = 'running'
+RETURNING tasks.token, tasks.id
+
 -- name: task_fail
 UPDATE task_runs SET outcome = 'failed', ended_at = (julianday('now') - 2440587.5) * 86400.0, error = :error
 WHERE token = :token AND EXISTS (SELECT 1 FROM tasks WHERE token = :token AND status = 'running');
