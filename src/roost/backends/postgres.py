@@ -58,7 +58,6 @@ class PostgresBackend:
         self.lose_answers = 0
         """Fault injection for tests: the next this many operations run on a pooled connection
         commit, and then their answer is lost as if the connection broke right after COMMIT."""
-        self._connect_first()
         self._pool = psycopg_pool.ConnectionPool(
             settings.url.raw,
             min_size=settings.pool_min_size,
@@ -69,7 +68,15 @@ class PostgresBackend:
             open=False,
             name="roost",
         )
+        # The pool starts connecting in the background while the first connection proves the
+        # server is there: the two connects overlap, so a short-lived process (a CLI call) pays
+        # for about one, not two in a row.
         self._pool.open(wait=False)
+        try:
+            self._connect_first()
+        except BaseException:
+            self._pool.close()
+            raise
 
     def _connect(self, **extra: Any) -> psycopg.Connection[Any]:
         return psycopg.connect(self._settings.url.raw, connect_timeout=5, **{**self._kwargs, **extra})
