@@ -89,9 +89,12 @@ def test_enqueues_and_publishes_whose_answer_was_lost_are_repeated_once(pg_url):
             TaskSpec("a", ref="a"), TaskSpec("b", depends_on=["a"]),
             TaskSpec("again", idempotency_key="seen"), TaskSpec("c", idempotency_key="fresh"),
         ])
+        _lose_next_answers(store)
+        plain = store.tasks.enqueue_many([TaskSpec("p1"), TaskSpec("p2"), TaskSpec("p3")])  # one statement
         tasks = store.tasks.list()
-        assert [t.kind for t in tasks] == ["one", "before", "a", "b", "c"]
+        assert [t.kind for t in tasks] == ["one", "before", "a", "b", "c", "p1", "p2", "p3"]
         assert batch == [tasks[2].id, tasks[3].id, before, tasks[4].id]
+        assert plain == [t.id for t in tasks[5:]]
         assert first == tasks[0].id
         assert store.tasks.get(batch[1]).depends_on == [batch[0]]  # type: ignore[union-attr]
 
@@ -104,7 +107,7 @@ def test_enqueues_and_publishes_whose_answer_was_lost_are_repeated_once(pg_url):
         assert [(e.topic, e.payload) for e in logged] == [("deploy.done", {"v": 1}), ("build.a", 1),
                                                             ("build.b", None), ("build.c", 3)]
         assert [event, *events] == logged
-        assert len(store.events.query("task.enqueued")) == 5
+        assert len(store.events.query("task.enqueued")) == 8
 
 
 def test_a_buffered_batch_whose_answer_was_lost_is_written_once(pg_url):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 
@@ -290,3 +291,25 @@ def test_complete_many_refuses_bad_input_and_changes_nothing(url, items, message
         with pytest.raises(errors.InvalidArgument, match=message):
             store.tasks.complete_many([(claim.token, "ok"), *items])
         assert store.tasks.get(task_id).status == "running"  # type: ignore[union-attr]
+
+
+def test_a_plain_batch_is_stored_field_by_field_in_order(url):
+    """A batch with no dependencies and no idempotency keys is written with one statement: every
+    field still lands on its own task, ids follow the batch's order, each task has its event."""
+    with roost.connect(url) as store:
+        specs = [TaskSpec(f"k{i}", {"i": i, "s": "naïve"} if i % 2 else f"text {i}", queue="q" if i % 3 else "default",
+                          target="me" if i == 2 else None, capability="py" if i == 3 else None, priority=i - 5,
+                          run_after=3600 if i == 4 else None, max_attempts=i + 1, timeout=30.0 if i == 5 else None)
+                 for i in range(8)]
+        ids = store.tasks.enqueue_many(specs)
+        assert ids == sorted(ids) and len(set(ids)) == 8
+        for spec, task_id in zip(specs, ids, strict=True):
+            task = store.tasks.get(task_id)
+            assert task is not None
+            assert (task.kind, task.payload, task.queue, task.target, task.capability, task.priority,
+                    task.max_attempts, task.timeout) == (spec.kind, spec.payload, spec.queue, spec.target,
+                                                         spec.capability, spec.priority, spec.max_attempts,
+                                                         spec.timeout)
+        assert store.tasks.get(ids[4]).run_after > store.now() + timedelta(minutes=59)  # type: ignore[union-attr]
+        enqueued = store.events.query("task.enqueued")
+        assert [e.payload["id"] for e in enqueued] == ids

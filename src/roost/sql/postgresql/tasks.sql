@@ -14,6 +14,19 @@ SELECT %(project)s, %(queue)s, %(kind)s, %(payload)s, %(target)s, %(capability)s
 ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id
 
+-- name: task_insert_many
+-- Many tasks with no dependencies and no idempotency keys in one statement. %(rows)s is a JSON
+-- array of [queue, kind, payload, target, capability, priority, run_at, max_attempts, timeout],
+-- inserted in that order, so their ids (drawn from the sequence row by row) increase in that order.
+INSERT INTO roost.tasks (project, queue, kind, payload, target, capability, priority, status, run_after,
+                         max_attempts, timeout, blocked_by, created_at, updated_at, request_key)
+SELECT %(project)s, e.r ->> 0, e.r ->> 1, e.r ->> 2, e.r ->> 3, e.r ->> 4, (e.r ->> 5)::integer, 'pending',
+       coalesce(to_timestamp((e.r ->> 6)::float8), clock_timestamp()), (e.r ->> 7)::integer,
+       (e.r ->> 8)::float8, 0, clock_timestamp(), clock_timestamp(), %(request_key)s
+FROM jsonb_array_elements(%(rows)s::jsonb) WITH ORDINALITY AS e(r, ord)
+ORDER BY e.ord
+RETURNING id
+
 -- name: task_by_idempotency
 SELECT id FROM roost.tasks WHERE project = %(project)s AND idempotency_key = %(idempotency_key)s
 

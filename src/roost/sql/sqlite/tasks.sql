@@ -12,6 +12,19 @@ VALUES (:project, :queue, :kind, :payload, :target, :capability, :priority, 'pen
 ON CONFLICT (project, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
 RETURNING id
 
+-- name: task_insert_many
+-- Many tasks with no dependencies and no idempotency keys in one statement. :rows is a JSON array
+-- of [queue, kind, payload, target, capability, priority, run_at, max_attempts, timeout], inserted
+-- in that order (so their ids increase in that order).
+INSERT INTO tasks (project, queue, kind, payload, target, capability, priority, status, run_after,
+                   max_attempts, timeout, blocked_by, created_at, updated_at, request_key)
+SELECT :project, json_extract(value, '$[0]'), json_extract(value, '$[1]'), json_extract(value, '$[2]'),
+       json_extract(value, '$[3]'), json_extract(value, '$[4]'), json_extract(value, '$[5]'), 'pending',
+       coalesce(json_extract(value, '$[6]'), (julianday('now') - 2440587.5) * 86400.0), json_extract(value, '$[7]'), json_extract(value, '$[8]'),
+       0, (julianday('now') - 2440587.5) * 86400.0, (julianday('now') - 2440587.5) * 86400.0, :request_key
+FROM json_each(:rows) ORDER BY key
+RETURNING id
+
 -- name: task_by_idempotency
 SELECT id FROM tasks WHERE project = :project AND idempotency_key = :idempotency_key
 
