@@ -353,3 +353,36 @@ def test_silent_agents_are_swept_offline_and_come_back(url):
         seen = [(e.topic, e.refs["agent"]) for e in store.events.query("agent.*")]
     assert seen == [("agent.online", "quiet"), ("agent.online", "chatty"), ("agent.offline", "quiet"),
                     ("agent.online", "quiet")]
+
+
+def _notifications(conn, seconds: float) -> list[str]:
+    """The payloads of the roost_events notifications ``conn`` gets within ``seconds``, without the
+    listener's own probe (a new listener tests itself with one)."""
+    return [n.payload for n in conn.notifies(timeout=seconds) if n.payload != "probe"]
+
+
+def test_a_notify_is_sent_only_while_some_store_listens(pg_url):
+    """Writers NOTIFY only while a listener is registered (migration 0008): a store nobody
+    subscribes to pays nothing for it, and a subscriber is woken as before."""
+    import psycopg
+
+    with psycopg.connect(pg_url, autocommit=True) as raw:
+        raw.execute("LISTEN roost_events")
+        with roost.connect(pg_url) as store:
+            store.events.publish("nobody.listens")
+            assert _notifications(raw, 0.5) == []
+            with store.events.subscribe(after="now") as sub:
+                assert sub.get(timeout=0.1) is None  # the store's listener starts with the first wait
+                deadline = time.monotonic() + 10
+                while not raw.execute("SELECT count(*) FROM roost.listeners").fetchone()[0]:  # type: ignore[index]
+                    assert time.monotonic() < deadline, "the store's listener never registered"
+                    time.sleep(0.05)
+                _notifications(raw, 0.2)
+                store.events.publish("someone.listens")
+                assert _notifications(raw, 2.0)[:1] == [""]
+                event = sub.get(timeout=5)
+                assert event is not None and event.topic == "someone.listens"
+        assert raw.execute("SELECT count(*) FROM roost.listeners").fetchone() == (0,)  # gone with its store
+        with roost.connect(pg_url) as store:
+            store.events.publish("nobody.again")
+        assert _notifications(raw, 0.5) == []

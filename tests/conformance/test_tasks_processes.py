@@ -3,6 +3,7 @@ are SIGKILLed; and, on PostgreSQL, a claim that reads an index instead of the ba
 
 from __future__ import annotations
 
+import json
 import multiprocessing as mp
 import os
 import random
@@ -111,7 +112,7 @@ def test_claim_uses_an_index_not_the_backlog(pg_url):
             for _ in range(2):
                 assert len(conn.execute(sql, params).fetchall()) == 1
             raise psycopg.Rollback()
-    inner = [p for p in plans if "tasks_ready" in p or "Seq Scan" in p]
+    inner = [p for p in plans if "tasks_ready" in p or "Seq Scan on tasks" in p]
     assert len(inner) >= 2, plans
     for plan in inner:
         assert "Index Scan using tasks_ready" in plan and "Seq Scan on tasks" not in plan, plan
@@ -148,3 +149,28 @@ def test_claim_and_complete_plans_stay_keyed_as_the_history_grows(pg_url):
     assert history_reads, plans
     for line in history_reads:
         assert int(line.split("rows=")[2].split()[0]) <= 2, "\n".join(plans)
+
+
+def test_nothing_inside_the_queue_functions_is_jit_compiled(pg_url):
+    """The queue functions plan with enable_seqscan = off, and so do the triggers they fire. A
+    statement there that can only scan gets a plan cost past jit_above_cost, and PostgreSQL then
+    JIT-compiles it on every run: the NOTIFY check of migration 0008 cost 20 ms per event that way
+    until it got an index. auto_explain shows every nested plan; none may carry a JIT section."""
+    with roost.connect(pg_url, project="jit") as store:
+        store.tasks.enqueue_many([TaskSpec("job") for _ in range(3)])
+    sql = roost._sql.queries("postgresql")
+    params = {"project": "jit", "queues": ["default"], "agent": "w", "capabilities": [], "n": 2, "lease": 30.0,
+              "host": "h", "pid": 1}
+    with psycopg.connect(pg_url, autocommit=True) as conn:
+        plans: list[str] = []
+        conn.add_notice_handler(lambda diag: plans.append(diag.message_primary or ""))
+        for setting in ("auto_explain.log_min_duration = 0", "auto_explain.log_nested_statements = on",
+                        "auto_explain.log_analyze = on", "client_min_messages = log", "jit = on"):
+            conn.execute(f"SET {setting}")
+        conn.execute("LOAD 'auto_explain'")
+        claimed = conn.execute(sql["task_claim"], params).fetchall()
+        conn.execute(sql["task_complete"], {"token": claimed[0][1], "result": "null"}).fetchall()
+        conn.execute(sql["task_complete_many"], {"items": json.dumps([[claimed[1][1], "null"]])}).fetchall()
+    assert any("listeners" in p for p in plans), plans  # the NOTIFY check ran, and was explained
+    jitted = [p for p in plans if "JIT:" in p]
+    assert not jitted, jitted

@@ -13,6 +13,7 @@ reported at once, since waiting cannot fix it.
 from __future__ import annotations
 
 import logging
+import os
 import random
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -176,21 +177,44 @@ class PostgresBackend:
             conn = self._connect()
         except psycopg.OperationalError as exc:
             raise _translate_connect(exc, self._masked) from None
-        for channel in channels:
-            conn.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(channel)))
-        return _Listener(conn)
+        try:
+            for channel in channels:
+                conn.execute(pgsql.SQL("LISTEN {}").format(pgsql.Identifier(channel)))
+            return _Listener(conn, self._sql["listener_seen"], self._sql["listener_gone"])
+        except BaseException:
+            conn.close()
+            raise
 
     def close(self) -> None:
         self._pool.close()
 
 
 class _Listener:
-    """LISTEN on a dedicated connection: a pooled one could be handed to someone else mid-wait."""
+    """LISTEN on a dedicated connection: a pooled one could be handed to someone else mid-wait.
 
-    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+    It registers itself in ``roost.listeners`` (migration 0008) and refreshes its row every
+    ``REFRESH`` seconds while it waits: writers send their NOTIFY only while some listener is
+    registered, so a store that nobody subscribes to pays nothing for it."""
+
+    REFRESH = 15.0
+
+    def __init__(self, conn: psycopg.Connection[Any], seen: str, gone: str) -> None:
         self._conn = conn
+        self._id = f"{os.getpid()}-{os.urandom(6).hex()}"
+        self._seen, self._gone = seen, gone
+        self._mark()
+
+    def _mark(self) -> None:
+        try:
+            self._conn.execute(self._seen, {"id": self._id})
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+        self._marked = time.monotonic()
 
     def wait(self, timeout: float) -> bool:
+        if time.monotonic() - self._marked > self.REFRESH:
+            self._mark()
+            return True  # a notification that came during the refresh may not be seen: say "woken"
         try:
             for _ in self._conn.notifies(timeout=timeout, stop_after=1):
                 return True
@@ -199,6 +223,8 @@ class _Listener:
         return False
 
     def close(self) -> None:
+        with suppress(psycopg.Error):  # a lost connection cannot say goodbye; its row goes stale
+            self._conn.execute(self._gone, {"id": self._id})
         self._conn.close()
 
 

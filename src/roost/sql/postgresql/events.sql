@@ -84,3 +84,16 @@ SELECT %(project)s, r.topic, r.payload, r.refs::jsonb, %(request_key)s
 FROM json_to_recordset(%(rows)s::json) AS r(i integer, topic text, payload text, refs text)
 ORDER BY r.i
 RETURNING txid::text::bigint, position, topic, payload, refs::text, dedupe_key, extract(epoch FROM created_at)::float8
+
+-- name: listener_seen
+-- A listener says it is there (at start and every 15 s; migration 0008), and rows of listeners
+-- gone for an hour are removed.
+WITH gone AS (
+    DELETE FROM roost.listeners WHERE seen_at < clock_timestamp() - interval '1 hour'
+)
+INSERT INTO roost.listeners (id, seen_at) VALUES (%(id)s, clock_timestamp())
+ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at
+
+-- name: listener_gone
+DELETE FROM roost.listeners WHERE id = %(id)s
+
