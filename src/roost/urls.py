@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from roost.errors import InvalidURL
 
@@ -94,10 +95,7 @@ def _parse_sqlite(url: str, rest: str, base_dir: Path | None) -> DatabaseURL:
     raw_path, _, query = rest[1:].partition("?")
     if query:
         raise InvalidURL(f"SQLite URL {url!r}: query parameters are not supported")
-    if "%" in raw_path:
-        from urllib.parse import unquote  # (here: most URLs have no escapes, and each import is CLI latency)
-
-        raw_path = unquote(raw_path)
+    raw_path = unquote(raw_path)
     if not raw_path or raw_path.endswith("/"):
         raise InvalidURL(f"SQLite URL {url!r} names no file: use sqlite:///path/to/roost.db")
     if "\x00" in raw_path:
@@ -109,8 +107,6 @@ def _parse_sqlite(url: str, rest: str, base_dir: Path | None) -> DatabaseURL:
 
 
 def _check_postgres(url: str) -> None:
-    from urllib.parse import parse_qsl, urlsplit
-
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -140,8 +136,6 @@ def _check_postgres(url: str) -> None:
 
 def _scrub(text: str, url: str) -> str:
     """``text`` with every form of the URL's password (as written, and percent-decoded) masked."""
-    from urllib.parse import unquote
-
     secrets = re.findall(r"//[^/@:]*:([^/@]*)@", url) + re.findall(r"(?i)password=([^&]*)", url)
     for secret in sorted({s for raw in secrets for s in (raw, unquote(raw)) if s}, key=len, reverse=True):
         text = text.replace(secret, "***")
