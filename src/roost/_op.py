@@ -1,10 +1,11 @@
 """Operations: the domain logic, written once for sync and async.
 
 An operation is a generator function. It yields the statements it needs (a named :class:`Query`,
-or a :class:`Script` of DDL for migrations), receives each :class:`Result`, and returns its value.
-It never touches a connection: a backend runs it with :func:`drive` on whichever connection or
-transaction it chose, and the async face runs that same call on a worker thread. The operation
-knows no SQL dialect; the backends map query names to their dialect's SQL.
+a :class:`Batch` of rows for a bulk load, or a :class:`Script` of DDL for migrations), receives
+each :class:`Result`, and returns its value. It never touches a connection: a backend runs it with
+:func:`drive` on whichever connection or transaction it chose, and the async face runs that same
+call on a worker thread. The operation knows no SQL dialect; the backends map query names to their
+dialect's SQL.
 
 An operation marked :func:`atomic` runs in one write transaction (``BEGIN IMMEDIATE`` on SQLite);
 an unmarked one runs its statements in autocommit, which is what a single-statement operation wants:
@@ -42,7 +43,17 @@ class Script(NamedTuple):
     name: str = ""
 
 
-Step = Query | Script
+class Batch(NamedTuple):
+    """A named statement run once for each of ``rows`` (tuples in its column order): the bulk path.
+    SQLite runs it with one ``executemany``; where the PostgreSQL text is a ``COPY … FROM STDIN``,
+    the rows are streamed through COPY, the fastest way into PostgreSQL. The result holds no rows;
+    its row count is the number of rows sent."""
+
+    name: str
+    rows: Sequence[tuple[Any, ...]]
+
+
+Step = Query | Script | Batch
 
 
 class Result:

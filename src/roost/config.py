@@ -73,6 +73,16 @@ SPECS: dict[str, Spec] = {
     "event_max_age": Spec(
         float, 7 * 86400.0, 60, 10 * 365 * 86400, help="seconds before event cleanup removes an event"
     ),
+    "observation_retention_days": Spec(
+        float, 7.0, 0.001, 3650, help="days an observation is kept (older ones are never returned)"
+    ),
+    "observation_max_per_agent": Spec(
+        int, 10_000, 1, 10_000_000, help="newest observations kept per agent (enforced at insert)"
+    ),
+    "artifact_max_bytes": Spec(int, 64 * 2**20, 1, 2**40, help="largest artifact version, in bytes"),
+    "artifact_project_quota_bytes": Spec(
+        int, 0, 0, 2**50, help="artifact bytes a project may store, each content once (0: unlimited)"
+    ),
 }
 
 
@@ -97,6 +107,10 @@ class Settings:
     signal_max_age: float = 86400.0
     agent_offline_after: float = 60.0
     event_max_age: float = 7 * 86400.0
+    observation_retention_days: float = 7.0
+    observation_max_per_agent: int = 10_000
+    artifact_max_bytes: int = 64 * 2**20
+    artifact_project_quota_bytes: int = 0
     sources: dict[str, str] = field(default_factory=dict, compare=False)
     create_dir: bool = False
 

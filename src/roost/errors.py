@@ -159,6 +159,22 @@ class AgentNotFound(NotFound):
     """No agent by that name is registered in this project."""
 
 
+class SessionNotFound(NotFound):
+    """No session by that id exists in this project."""
+
+
+class ArtifactNotFound(NotFound):
+    """No artifact (or no such version of it) exists in this project."""
+
+
+class TooLarge(InvalidArgument):
+    """The value is larger than roost's limit for it."""
+
+
+class QuotaExceeded(RoostError):
+    """The project's artifact storage quota would be exceeded."""
+
+
 class VersionConflict(RoostError):
     """The signal is not at the expected version; read it again and retry."""
 

@@ -34,6 +34,11 @@ if TYPE_CHECKING:
     from roost.agents import Agents
     from roost.events import Events
     from roost.locks import Locks
+    from roost.memory.artifacts import Artifacts
+    from roost.memory.memories import Memories
+    from roost.memory.observations import Observations
+    from roost.memory.sessions import Sessions
+    from roost.memory.transcripts import Transcripts
     from roost.signals import Signals
     from roost.tasks import Tasks
 
@@ -147,6 +152,41 @@ class Store:
         from roost.events import Events
 
         return Events(self)
+
+    @cached_property
+    def sessions(self) -> Sessions:
+        """Sessions, their participants and counters: :class:`roost.memory.sessions.Sessions`."""
+        from roost.memory.sessions import Sessions
+
+        return Sessions(self)
+
+    @cached_property
+    def transcripts(self) -> Transcripts:
+        """Session transcripts, appended in bulk: :class:`roost.memory.transcripts.Transcripts`."""
+        from roost.memory.transcripts import Transcripts
+
+        return Transcripts(self)
+
+    @cached_property
+    def memories(self) -> Memories:
+        """Keyed, versioned memories: :class:`roost.memory.memories.Memories`."""
+        from roost.memory.memories import Memories
+
+        return Memories(self)
+
+    @cached_property
+    def observations(self) -> Observations:
+        """Agents' observations, with retention: :class:`roost.memory.observations.Observations`."""
+        from roost.memory.observations import Observations
+
+        return Observations(self)
+
+    @cached_property
+    def artifacts(self) -> Artifacts:
+        """Versioned, content-addressed artifacts: :class:`roost.memory.artifacts.Artifacts`."""
+        from roost.memory.artifacts import Artifacts
+
+        return Artifacts(self)
 
     # -- what it is ---------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ import psycopg_pool
 from psycopg import sql as pgsql
 
 from roost import errors
-from roost._op import Op, Query, Result, Step, drive
+from roost._op import Batch, Op, Query, Result, Step, drive
 from roost._sql import queries
 from roost.backends.base import Capabilities
 from roost.config import Settings
@@ -111,8 +111,22 @@ class PostgresBackend:
             result = cur.pgresult  # (its status, not cur.description, which builds every column's object)
             rows = cur.fetchall() if result is not None and result.status == _TUPLES_OK else []
             return Result(rows, cur.rowcount)
+        if isinstance(step, Batch):
+            return self._run_batch(conn, self._named(step.name), step.rows)
         conn.execute(step.text or self._named(step.name), prepare=False)
         return Result([], -1)
+
+    @staticmethod
+    def _run_batch(conn: psycopg.Connection[Any], sql: str, rows: Sequence[tuple[Any, ...]]) -> Result:
+        """COPY for a ``COPY … FROM STDIN`` statement, else executemany (psycopg pipelines it)."""
+        with conn.cursor() as cur:
+            if _is_copy(sql):
+                with cur.copy(sql) as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                cur.executemany(sql, rows)
+        return Result([], len(rows))
 
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
         try:
@@ -226,6 +240,12 @@ class _Listener:
         with suppress(psycopg.Error):  # a lost connection cannot say goodbye; its row goes stale
             self._conn.execute(self._gone, {"id": self._id})
         self._conn.close()
+
+
+def _is_copy(sql: str) -> bool:
+    """Whether a named statement is a COPY (its leading comment lines aside)."""
+    code = [line for line in sql.splitlines() if line.strip() and not line.lstrip().startswith("--")]
+    return bool(code) and code[0].lstrip()[:5].upper() == "COPY "
 
 
 def _translate_connect(exc: psycopg.OperationalError, masked: str) -> errors.RoostError:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from roost import errors
-from roost._op import Op, Query, Result, Step, drive
+from roost._op import Batch, Op, Query, Result, Step, drive
 from roost._sql import queries
 from roost.backends.base import Capabilities
 from roost.config import Settings
@@ -211,6 +211,9 @@ class SQLiteBackend:
             if plan is None:
                 self._named(step.name)  # raises the clear error
             return self._run_block(conn, plan, step.params or {})  # type: ignore[arg-type]
+        if isinstance(step, Batch):
+            conn.executemany(self._named(step.name), step.rows)
+            return Result([], len(step.rows))
         for statement in split_script(step.text or self._named(step.name)):
             conn.execute(statement)
         return Result([], -1)

@@ -1,0 +1,222 @@
+"""Transcripts: what was said in a session, entry by entry, in order.
+
+Every entry gets a position that only grows within its session. Appends to one session take turns
+(the session row is locked on PostgreSQL; SQLite has one writer), so positions are dense and a
+``message_id`` seen before is found before anything is written: re-sending an entry (a retry after
+a lost answer) returns the stored one and adds nothing. A batch is one transaction, loaded in bulk
+(COPY on PostgreSQL, one executemany on SQLite), and moves its session's counters and writes one
+``transcript.appended`` event per session, not one per line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from roost import _validate as v
+from roost import errors
+from roost._op import Batch, Op, Query, atomic, repeatable, to_datetime
+from roost.memory import _common as c
+
+if TYPE_CHECKING:
+    from roost.store import Store
+
+ENTRY_MAX_BYTES = 8 * 2**20
+BATCH_MAX = 10_000
+ROLES = ("prompt", "response", "chunk", "combined", "system", "tool")
+"""The common roles; any name matching :data:`roost.memory._common.LABEL` is accepted too."""
+
+
+@dataclass(slots=True)
+class Entry:
+    id: int
+    session: str
+    position: int
+    role: str
+    content: str
+    agent: str | None
+    phase: str | None
+    iteration: int | None
+    message_id: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+def entry_of(row: tuple[Any, ...]) -> Entry:
+    id_, session, position, role, content, agent, phase, iteration, message_id, metadata, created = row
+    return Entry(int(id_), session, int(position), role, content, agent, phase,
+                 None if iteration is None else int(iteration), message_id, c.decode_object(metadata),
+                 to_datetime(created))
+
+
+@atomic
+def append_rows(project: str, groups: dict[str, list[tuple[int, dict[str, Any]]]], total: int) -> Op[list[Entry]]:
+    """Append each session's items (with their index in the caller's list); sessions in sorted
+    order, so two batches that share sessions lock them in one order and cannot deadlock."""
+    out: list[Entry | None] = [None] * total
+    for session in sorted(groups):
+        items = groups[session]
+        row = (yield Query("transcript_reserve", {"project": project, "session": session})).one()
+        if row is None:
+            raise errors.SessionNotFound(f"no session {session!r} in project {project!r}")
+        last, now, stamp = int(row[0]), float(row[1]), row[2]
+        message_ids = [item["message_id"] for _, item in items if item["message_id"] is not None]
+        known: dict[str, Entry] = {}
+        if message_ids:
+            found = (yield Query("transcript_known", {"project": project, "session": session,
+                                                      "message_ids": json.dumps(message_ids)})).rows
+            known = {e.message_id: e for e in map(entry_of, found) if e.message_id is not None}
+        first = last + 1
+        fresh: list[tuple[int, Entry]] = []
+        rows: list[tuple[Any, ...]] = []
+        repeated: list[tuple[int, str]] = []
+        for index, item in items:
+            mid = item["message_id"]
+            if mid is not None and mid in known:
+                repeated.append((index, mid))
+                continue
+            last += 1
+            entry = Entry(0, session, last, item["role"], item["content"], item["agent"], item["phase"],
+                          item["iteration"], mid, item["metadata_value"], to_datetime(now))
+            if mid is not None:
+                known[mid] = entry  # the same message twice in one batch is stored once
+            fresh.append((index, entry))
+            rows.append((project, session, last, item["role"], item["content"], item["agent"], item["phase"],
+                         item["iteration"], mid, item["metadata"], stamp))
+        if rows:
+            yield Batch("transcript_insert", rows)
+            ids = dict((yield Query("transcript_ids", {"project": project, "session": session,
+                                                       "after": first - 1})).rows)
+            for index, entry in fresh:
+                entry.id = int(ids[entry.position])
+                out[index] = entry
+            yield Query("transcript_commit", {"project": project, "session": session, "count": len(rows),
+                                              "first": first, "last": last, "stamp": stamp})
+        for index, mid in repeated:
+            out[index] = known[mid]
+    return [e for e in out if e is not None]
+
+
+@repeatable
+@atomic
+def append_rows_keyed(project: str, groups: dict[str, list[tuple[int, dict[str, Any]]]],
+                      total: int) -> Op[list[Entry]]:
+    """The same append, for batches whose every entry has a message id: running it again after a
+    lost answer finds the entries it stored and adds nothing, so it may be repeated."""
+    return (yield from append_rows(project, groups, total))
+
+
+@repeatable
+def get(project: str, id_: int) -> Op[Entry | None]:
+    row = (yield Query("transcript_get", {"project": project, "id": id_})).one()
+    return None if row is None else entry_of(row)
+
+
+@repeatable
+def page(project: str, session: str, after: int, before: int, phase: str | None, limit: int,
+         backward: bool) -> Op[c.Page[Entry]]:
+    params = {"project": project, "session": session, "after": after, "before": before, "phase": phase,
+              "limit": limit + 1}
+    rows = (yield Query("transcript_before" if backward else "transcript_after", params)).rows
+    if not rows:
+        yield from c.require_session(project, session)
+    entries = [entry_of(r) for r in rows[:limit]]
+    more = len(rows) > limit
+    if backward:
+        entries.reverse()
+        return c.Page(entries, str(entries[0].position) if more else None)
+    return c.Page(entries, str(entries[-1].position) if more else None)
+
+
+class Transcripts:
+    """``store.transcripts``: append entries to a session's transcript and read them back in order."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def append(self, session: str, role: str, content: str, *, agent: str | None = None, phase: str | None = None,
+               iteration: int | None = None, message_id: str | None = None,
+               metadata: dict[str, Any] | None = None) -> Entry:
+        """Append one entry; with ``message_id``, appending it again returns the stored entry."""
+        return self.append_many([{"session": session, "role": role, "content": content, "agent": agent,
+                                  "phase": phase, "iteration": iteration, "message_id": message_id,
+                                  "metadata": metadata}])[0]
+
+    def append_many(self, entries: Iterable[Mapping[str, Any]]) -> list[Entry]:
+        """Append several entries (dicts with the arguments of :meth:`append`, ``session`` included)
+        in one transaction: all or none. Returns the entries in the order given; an entry whose
+        ``message_id`` its session already holds comes back as stored, and is not added again."""
+        groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        keyed = True
+        total = 0
+        for index, given in enumerate(entries):
+            if index >= BATCH_MAX:
+                raise errors.InvalidArgument(f"append_many takes at most {BATCH_MAX:,} entries at a time")
+            item = _item(given, index)
+            keyed = keyed and item["message_id"] is not None
+            groups.setdefault(item["session"], []).append((index, item))
+            total += 1
+        if not total:
+            return []
+        op = append_rows_keyed if keyed else append_rows
+        return self._store._execute(op, self._store.project, groups, total)
+
+    def get(self, entry_id: int) -> Entry | None:
+        return self._store._execute(get, self._store.project, v.integer(entry_id, "entry id", 1, c.CURSOR_MAX))
+
+    def page(self, session: str, *, after: int | str | None = None, before: int | str | None = None,
+             phase: str | None = None, limit: int = 100) -> c.Page[Entry]:
+        """Entries in position order. With ``after`` (a position; or neither bound), the first
+        ``limit`` after it, and the page's ``cursor`` is the next ``after``. With only ``before``,
+        the last ``limit`` before it (still oldest first), and the ``cursor`` is the next
+        ``before``, for paging back from the end (``before=None`` and ``after=None``: use
+        :meth:`latest`)."""
+        backward = before is not None and after is None
+        return self._store._execute(
+            page, self._store.project, c.session_id(session), _position(after, "after", 0),
+            _position(before, "before", c.CURSOR_MAX), c.optional_label(phase, "phase"), c.limit(limit), backward)
+
+    def latest(self, session: str, *, limit: int = 20, phase: str | None = None) -> c.Page[Entry]:
+        """The last ``limit`` entries, oldest first; the ``cursor`` pages further back (as ``before``)."""
+        return self._store._execute(page, self._store.project, c.session_id(session), 0, c.CURSOR_MAX,
+                                    c.optional_label(phase, "phase"), c.limit(limit), True)
+
+
+def _position(value: object, what: str, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, str) and value.isdigit() and len(value) <= 19:
+        value = int(value)
+    return v.integer(value, what, 0, c.CURSOR_MAX)
+
+
+_FIELDS = {"session", "role", "content", "agent", "phase", "iteration", "message_id", "metadata"}
+
+
+def _item(given: Mapping[str, Any], index: int) -> dict[str, Any]:
+    where = f"entry {index}"
+    if not isinstance(given, Mapping):
+        raise errors.InvalidArgument(f"{where} must be a dict of append()'s arguments, not {type(given).__name__}")
+    unknown = sorted(set(given) - _FIELDS)
+    if unknown:
+        raise errors.InvalidArgument(f"{where} has the unknown field {unknown[0]!r}; "
+                                     f"known: {', '.join(sorted(_FIELDS))}")
+    for needed in ("session", "role", "content"):
+        if given.get(needed) is None:
+            raise errors.InvalidArgument(f"{where} has no {needed}")
+    meta = c.metadata(given.get("metadata"), f"{where}: metadata")
+    iteration = given.get("iteration")
+    return {
+        "session": c.session_id(given["session"]),
+        "role": c.label(given["role"], f"{where}: role"),
+        "content": c.text(given["content"], f"{where}: content", ENTRY_MAX_BYTES),
+        "agent": c.optional_name(given.get("agent"), f"{where}: agent", v.AGENT_NAME_MAX),
+        "phase": c.optional_label(given.get("phase"), f"{where}: phase"),
+        "iteration": None if iteration is None else v.integer(iteration, f"{where}: iteration", 0, 2**31 - 1),
+        "message_id": c.optional_name(given.get("message_id"), f"{where}: message_id", c.MESSAGE_ID_MAX),
+        "metadata": meta,
+        "metadata_value": {} if meta is None else json.loads(meta),
+    }

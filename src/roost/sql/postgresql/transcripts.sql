@@ -1,0 +1,66 @@
+-- Transcripts for PostgreSQL. An append runs in one transaction: lock the session's row (appends
+-- to one session take turns, so positions and message-id checks are exact), look up message ids
+-- already stored, load the new entries with COPY, then move the session's counters and write one
+-- transcript.appended event for the batch. Entry columns come back as: id, session_id, position,
+-- role, content, agent, phase, iteration, message_id, metadata, created_at.
+
+-- name: transcript_reserve
+-- The session's last position, and the time stamped on the whole batch (as epoch seconds for the
+-- records, as timestamptz for COPY).
+SELECT s.last_position, extract(epoch FROM t.now)::float8, t.now
+FROM roost.sessions s, (SELECT clock_timestamp() AS now) t
+WHERE s.project = %(project)s AND s.id = %(session)s
+FOR UPDATE OF s
+
+-- name: transcript_known
+SELECT id, session_id, position, role, content, agent, phase, iteration, message_id, metadata,
+       extract(epoch FROM created_at)::float8
+FROM roost.transcript_entries
+WHERE project = %(project)s AND session_id = %(session)s
+  AND message_id IN (SELECT jsonb_array_elements_text(%(message_ids)s::jsonb))
+
+-- name: transcript_insert
+-- Rows are loaded with COPY (the fastest path into PostgreSQL).
+COPY roost.transcript_entries (project, session_id, position, role, content, agent, phase, iteration,
+                               message_id, metadata, created_at) FROM STDIN
+
+-- name: transcript_ids
+SELECT position, id FROM roost.transcript_entries
+WHERE project = %(project)s AND session_id = %(session)s AND position > %(after)s ORDER BY position
+
+-- name: transcript_commit
+WITH s AS (
+    UPDATE roost.sessions SET last_position = %(last)s, entry_count = entry_count + %(count)s,
+        last_activity = %(stamp)s
+    WHERE project = %(project)s AND id = %(session)s
+    RETURNING project, id
+)
+INSERT INTO roost.events (project, topic, payload, refs)
+SELECT project, 'transcript.appended',
+       (json_build_object('session', id, 'count', %(count)s::bigint, 'first', %(first)s::bigint,
+                          'last', %(last)s::bigint))::text,
+       jsonb_build_object('session', id)
+FROM s
+
+-- name: transcript_get
+SELECT id, session_id, position, role, content, agent, phase, iteration, message_id, metadata,
+       extract(epoch FROM created_at)::float8
+FROM roost.transcript_entries WHERE project = %(project)s AND id = %(id)s
+
+-- name: transcript_after
+SELECT id, session_id, position, role, content, agent, phase, iteration, message_id, metadata,
+       extract(epoch FROM created_at)::float8
+FROM roost.transcript_entries
+WHERE project = %(project)s AND session_id = %(session)s AND position > %(after)s AND position < %(before)s
+  AND (%(phase)s::text IS NULL OR phase = %(phase)s::text)
+ORDER BY position
+LIMIT %(limit)s
+
+-- name: transcript_before
+SELECT id, session_id, position, role, content, agent, phase, iteration, message_id, metadata,
+       extract(epoch FROM created_at)::float8
+FROM roost.transcript_entries
+WHERE project = %(project)s AND session_id = %(session)s AND position > %(after)s AND position < %(before)s
+  AND (%(phase)s::text IS NULL OR phase = %(phase)s::text)
+ORDER BY position DESC
+LIMIT %(limit)s
