@@ -16,6 +16,7 @@ from roost import errors
 if TYPE_CHECKING:
     from roost import audit, diagnostics, migrations
     from roost.locks import HeldLock, Locks
+    from roost.memory.artifacts import Artifact, Artifacts, ArtifactStream
     from roost.store import Store, StoreInfo
 
 T = TypeVar("T")
@@ -58,6 +59,29 @@ class AsyncLocks(AsyncFacade):
             raise
         else:
             await asyncio.to_thread(held.__exit__, None, None, None)
+
+
+class AsyncArtifactStream:
+    """An artifact's content, read a chunk at a time with ``async for``."""
+
+    def __init__(self, stream: ArtifactStream) -> None:
+        self._stream = stream
+        self.artifact: Artifact = stream.artifact
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        for seq in range(self.artifact._chunks):
+            yield await asyncio.to_thread(self._stream.read_chunk, seq)
+
+
+class AsyncArtifacts(AsyncFacade):
+    """``artifacts`` of an :class:`AsyncStore`; ``open`` gives an ``async for`` stream of chunks."""
+
+    def __init__(self, target: Artifacts) -> None:
+        super().__init__(target)
+        self._artifacts = target
+
+    async def open(self, name: str, version: int | None = None) -> AsyncArtifactStream:
+        return AsyncArtifactStream(await asyncio.to_thread(self._artifacts.open, name, version))
 
 
 class AsyncStore:
@@ -115,6 +139,32 @@ class AsyncStore:
     def events(self) -> Any:
         """:class:`roost.events.Events`, awaited; a subscription works with ``async for``."""
         return AsyncFacade(self.sync.events)
+
+    @property
+    def sessions(self) -> Any:
+        """:class:`roost.memory.sessions.Sessions`, awaited."""
+        return AsyncFacade(self.sync.sessions)
+
+    @property
+    def transcripts(self) -> Any:
+        """:class:`roost.memory.transcripts.Transcripts`, awaited."""
+        return AsyncFacade(self.sync.transcripts)
+
+    @property
+    def memories(self) -> Any:
+        """:class:`roost.memory.memories.Memories`, awaited."""
+        return AsyncFacade(self.sync.memories)
+
+    @property
+    def observations(self) -> Any:
+        """:class:`roost.memory.observations.Observations`, awaited."""
+        return AsyncFacade(self.sync.observations)
+
+    @property
+    def artifacts(self) -> AsyncArtifacts:
+        """:class:`roost.memory.artifacts.Artifacts`, awaited; ``async for chunk in await
+        store.artifacts.open(name)`` streams content."""
+        return AsyncArtifacts(self.sync.artifacts)
 
     async def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
         return await self._call(self.sync.audit_log, limit)

@@ -333,7 +333,7 @@ class _Reader:
         elif isinstance(data, bytes | bytearray | memoryview):
             self._pieces = iter([bytes(data)])
         elif hasattr(data, "read"):
-            self._pieces = iter(lambda: data.read(CHUNK_BYTES), type(data.read(0)))
+            self._pieces = iter(lambda: data.read(CHUNK_BYTES), data.read(0))
         elif isinstance(data, Iterable):
             self._pieces = iter(data)
         else:

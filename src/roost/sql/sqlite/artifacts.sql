@@ -82,9 +82,10 @@ DELETE FROM artifacts WHERE project = :project AND name = :name AND (:version IS
 RETURNING version
 
 -- name: blob_cleanup
--- Stored content no version points at any more.
+-- Stored content no version points at any more (one writer at a time: no put can be reusing it
+-- between this check and the delete).
 DELETE FROM artifact_blobs
-WHERE project = :project AND sha256 IS NOT NULL AND touched_at < (julianday('now') - 2440587.5) * 86400.0
+WHERE project = :project AND sha256 IS NOT NULL
   AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = artifact_blobs.id)
 
 -- name: upload_cleanup
