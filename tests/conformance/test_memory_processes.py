@@ -1,0 +1,124 @@
+"""Memory under real processes: concurrent transcript appends (each batch sent twice), the
+observation cap under concurrent writers, a 200 MB artifact streamed through put and open with the
+real peak RSS measured, and a writer SIGKILLed mid-put."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+
+import pytest
+
+import roost
+from roost import errors
+from tests.conformance.test_memory import assert_counters_exact, count_rows
+from tests.helpers import CheckTable, run_processes
+from tests.memory_helpers import add_observations, append_entries, put_slowly, sha256_of, stream_artifact
+
+pytestmark = pytest.mark.slow
+
+
+def test_eight_processes_append_to_four_sessions_exactly_once(shared_url):
+    workers, per_worker, batch = 8, 2000, 100
+    with roost.connect(shared_url) as store:
+        sessions = [store.sessions.create(f"s{i}").id for i in range(4)]
+    results = run_processes(append_entries, [(shared_url, w, sessions, per_worker, batch) for w in range(workers)],
+                            timeout=600)
+    assert all(r[0] == "ok" for r in results), results
+    check = CheckTable(shared_url)
+    prefix = "roost." if check.pg else ""
+    try:
+        rows = check.run(f"SELECT session_id, position, message_id, iteration, agent FROM {prefix}transcript_entries"
+                         ).fetchall()
+    finally:
+        check.close()
+    assert len(rows) == workers * per_worker, "an entry was lost or stored twice"
+    assert len({r[2] for r in rows}) == workers * per_worker
+    with roost.connect(shared_url) as store:
+        for session in sessions:
+            mine = sorted((r for r in rows if r[0] == session), key=lambda r: r[1])
+            assert [r[1] for r in mine] == list(range(1, len(mine) + 1)), "positions are not dense and rising"
+            for worker in range(workers):  # each writer's entries keep its order
+                own = [r[3] for r in mine if r[4] == f"w{worker}"]
+                assert own == sorted(own)
+            assert_counters_exact(store, session)
+            assert store.sessions.get(session).entry_count == len(mine)  # type: ignore[union-attr]
+        appended = [e for e in store.events.query(topics=["transcript.appended"], limit=10_000)]
+        assert sum(e.payload["count"] for e in appended) == workers * per_worker
+        assert len(appended) <= workers * per_worker // batch * 4, "more than one event per session and batch"
+
+
+def test_observation_cap_holds_under_four_writers(shared_url):
+    results = run_processes(add_observations, [(shared_url, "coder", 150) for _ in range(4)], timeout=300)
+    assert all(r[0] == "ok" for r in results), results
+    assert max(r[1] for r in results) <= 25, results
+    with roost.connect(shared_url) as store:
+        assert store.observations.count("coder") == 25
+        assert len(store.observations.recent("coder", limit=1000)) == 25
+        check = CheckTable(shared_url)
+        prefix = "roost." if check.pg else ""
+        try:
+            assert check.run(f"SELECT count(*) FROM {prefix}observations").fetchone()[0] == 25
+        finally:
+            check.close()
+
+
+def test_two_hundred_megabytes_stream_through_put_and_open(shared_url, tmp_path):
+    size = 200 * 2**20
+    source, target = tmp_path / "in.bin", tmp_path / "out.bin"
+    with open(source, "wb") as handle:
+        for _ in range(size // 2**20):
+            handle.write(os.urandom(2**20))
+    with roost.connect(shared_url):
+        pass  # the schema, made before the child measures itself
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=stream_artifact, args=(shared_url, str(source), str(target), out))
+    child.start()
+    result = out.get(timeout=600)
+    child.join(timeout=60)
+    assert result[0] == "ok", result
+    _, sha, stored, written, rss_before, rss_peak = result
+    assert stored == written == size
+    assert sha == sha256_of(str(source)) == sha256_of(str(target)), "the content came back different"
+    assert rss_peak < 80 * 2**20 + rss_before, f"peak RSS grew by {(rss_peak - rss_before) / 2**20:.0f} MB"
+
+
+def test_a_put_killed_half_way_leaves_no_version(shared_url):
+    with roost.connect(shared_url):
+        pass
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    child = ctx.Process(target=put_slowly, args=(shared_url, out))
+    child.start()
+    try:
+        while True:
+            kind, n = out.get(timeout=120)
+            assert kind == "chunk"
+            if n >= 5:
+                break
+    finally:
+        os.kill(child.pid, signal.SIGKILL)  # type: ignore[arg-type]
+        child.join(timeout=30)
+    with roost.connect(shared_url) as store:
+        with pytest.raises(errors.ArtifactNotFound):
+            store.artifacts.info("doomed.bin")
+        assert store.artifacts.list().items == []
+        assert store.artifacts.cleanup() == 0  # a fresh upload is left alone: its writer may be alive
+        assert store.artifacts.cleanup(upload_age=0) == 1
+        prefix = "roost." if store.backend == "postgresql" else ""
+        check = CheckTable(shared_url)
+        try:
+            assert check.run(f"SELECT count(*) FROM {prefix}artifact_chunks").fetchone()[0] == 0
+            assert check.run(f"SELECT count(*) FROM {prefix}artifact_blobs").fetchone()[0] == 0
+        finally:
+            check.close()
+
+
+def test_counting_helper_counts(shared_url):
+    """The COUNT(*) the counter checks compare with is a real count (so they can fail)."""
+    with roost.connect(shared_url) as store:
+        s = store.sessions.create("c").id
+        store.transcripts.append_many([{"session": s, "role": "chunk", "content": str(i)} for i in range(3)])
+        assert count_rows(store, "transcript_entries", s) == 3

@@ -1,0 +1,85 @@
+"""Children for the memory area's multi-process tests (spawn needs importable functions)."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import resource
+import time
+from typing import Any
+
+import roost
+
+
+def append_entries(url: str, worker: int, sessions: list[str], total: int, batch: int, barrier: Any,
+                   out: Any) -> None:
+    """Child: append ``total`` entries over ``sessions`` in batches, sending every batch twice (a
+    retry after a lost answer) with the same message ids."""
+    try:
+        with roost.connect(url, sqlite_busy_timeout=60) as store:
+            barrier.wait(timeout=60)
+            repeated = 0
+            for start in range(0, total, batch):
+                items = [{"session": sessions[n % len(sessions)], "role": "chunk", "content": f"w{worker} n{n}",
+                          "agent": f"w{worker}", "iteration": n, "message_id": f"w{worker}-{n}"}
+                         for n in range(start, min(start + batch, total))]
+                first = store.transcripts.append_many(items)
+                again = store.transcripts.append_many(items)
+                assert [e.id for e in again] == [e.id for e in first]
+                repeated += len(again)
+        out.put(("ok", repeated))
+    except BaseException as exc:
+        out.put(("error", repr(exc)))
+
+
+def add_observations(url: str, agent: str, count: int, barrier: Any, out: Any) -> None:
+    """Child: add ``count`` observations for ``agent``, reading the agent's observations after each;
+    reports the most it ever saw."""
+    try:
+        with roost.connect(url, sqlite_busy_timeout=60, observation_max_per_agent=25) as store:
+            barrier.wait(timeout=60)
+            most = 0
+            for i in range(count):
+                store.observations.add(agent, f"{os.getpid()} {i}")
+                most = max(most, len(store.observations.recent(agent, limit=1000)))
+        out.put(("ok", most))
+    except BaseException as exc:
+        out.put(("error", repr(exc)))
+
+
+def stream_artifact(url: str, source: str, target: str, out: Any) -> None:
+    """Child: put the file ``source`` as an artifact, stream it back into ``target``; report the
+    sha256 of what was stored and this process's peak RSS before and after."""
+    try:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        with roost.connect(url, artifact_max_bytes=2**30) as store:
+            with open(source, "rb") as handle:
+                stored = store.artifacts.put("big.bin", handle, type="build")
+            with open(target, "wb") as handle:
+                written = store.artifacts.open("big.bin").copy_to(handle)
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        out.put(("ok", stored.sha256, stored.size, written, before * 1024, peak * 1024))
+    except BaseException as exc:
+        out.put(("error", repr(exc)))
+
+
+def put_slowly(url: str, out: Any) -> None:
+    """Child: put an artifact whose chunks come slowly, saying after each one; killed mid-put."""
+
+    def chunks() -> Any:
+        for i in range(1000):
+            yield bytes([i % 256]) * (1 << 20)
+            out.put(("chunk", i))
+            time.sleep(0.05)
+
+    with roost.connect(url) as store:
+        store.artifacts.put("doomed.bin", chunks())
+    out.put(("finished", None))
+
+
+def sha256_of(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
