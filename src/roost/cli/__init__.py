@@ -22,6 +22,7 @@ from roost.cli._common import global_options
 
 COMMANDS: dict[str, str] = {
     "agent": "roost.cli.agents:agent",
+    "artifact": "roost.cli.artifacts:artifact",
     "completion": "roost.cli.completion:completion",
     "demo": "roost.cli.demo:demo",
     "doctor": "roost.cli.admin:doctor",
@@ -29,10 +30,15 @@ COMMANDS: dict[str, str] = {
     "info": "roost.cli.admin:info",
     "init": "roost.cli.admin:init",
     "lock": "roost.cli.locks:lock",
+    "memory": "roost.cli.memories:memory",
     "migrate": "roost.cli.admin:migrate",
+    "observation": "roost.cli.memories:observation",
+    "observe": "roost.cli.memories:observe",
+    "session": "roost.cli.sessions:session",
     "signal": "roost.cli.signals:signal",
     "status": "roost.cli.status:status",
     "task": "roost.cli.tasks:task",
+    "transcript": "roost.cli.sessions:transcript",
     "work": "roost.cli.work:work",
 }
 """Command name -> ``module:attribute`` of its click command or group."""

@@ -254,7 +254,7 @@ class Artifacts:
         number = None if version is None else v.integer(version, "version", 1, 2**62)
         found = self._store._execute(find, self._store.project, name, number)
         if found is None:
-            which = "any version" if number is None else f"version {number}"
+            which = "versions" if number is None else f"version {number}"
             raise errors.ArtifactNotFound(f"artifact {name!r} has no {which} in project {self._store.project!r}")
         return found
 
