@@ -18,7 +18,8 @@ import pytest
 
 # Every area, face and heavy dependency a command might load by mistake.
 AREAS = {"roost.signals", "roost.locks", "roost.agents", "roost.tasks", "roost.events", "roost.worker",
-         "roost.demo", "roost._async", "roost.backends.postgres"}
+         "roost.demo", "roost._async", "roost.backends.postgres", "roost.memory.transcripts",
+         "roost.memory.memories", "roost.memory.observations", "roost.memory.artifacts"}
 NEVER = ("psycopg", "psycopg_pool", "asyncio", "rich")
 
 REPORT = """
@@ -58,6 +59,9 @@ def folder(tmp_path: Path) -> Path:
     ((), ("task", "add", "job"), "roost.tasks"),
     (("task", "add", "job"), ("task", "claim", "--json", "--agent", "me"), "roost.tasks"),
     ((), ("events", "publish", "build.done"), "roost.events"),
+    (("session", "create", "t", "--id", "s1"), ("transcript", "add", "s1", "prompt", "hi"), "roost.memory.transcripts"),
+    ((), ("memory", "put", "plan", "v"), "roost.memory.memories"),
+    ((), ("observe", "coder", "saw it"), "roost.memory.observations"),
 ])
 def test_an_sqlite_command_imports_only_its_own_area(folder: Path, before: tuple[str, ...], args: tuple[str, ...],
                                                      area: str) -> None:
@@ -74,6 +78,6 @@ def test_help_lists_every_command_without_error(folder: Path) -> None:
     done = subprocess.run([sys.executable, "-m", "roost", "--help"], cwd=folder, capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    for name in ("agent", "completion", "demo", "doctor", "events", "info", "init", "lock", "migrate", "signal",
-                 "status", "task", "work"):
+    for name in ("agent", "artifact", "completion", "demo", "doctor", "events", "info", "init", "lock", "memory",
+                 "migrate", "observation", "observe", "session", "signal", "status", "task", "transcript", "work"):
         assert f"  {name} " in done.stdout

@@ -29,7 +29,7 @@ def count_rows(store, table: str, session: str) -> int:
     sql = f"SELECT count(*) FROM {prefix}{table} WHERE project = {mark} AND session_id = {mark_s}"
 
     def op():
-        store._backend._sql["_test_count"] = sql  # type: ignore[attr-defined]
+        store._backend._sql["_test_count"] = sql
         return (yield Query("_test_count", {"p": store.project, "s": session})).scalar()
 
     plans = getattr(store._backend, "_plans", None)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -119,10 +121,12 @@ def test_oversized_artifact_is_refused_while_streaming_and_leaves_nothing(url):
 
 
 def test_bad_settings_are_refused(url):
-    for option, value in [("observation_retention_days", 0), ("observation_max_per_agent", 0),
-                          ("artifact_max_bytes", -1), ("artifact_project_quota_bytes", 2**60)]:
+    bad: list[tuple[str, float]] = [("observation_retention_days", 0), ("observation_max_per_agent", 0),
+                                    ("artifact_max_bytes", -1), ("artifact_project_quota_bytes", 2**60)]
+    for option, value in bad:
+        options: dict[str, Any] = {option: value}
         with pytest.raises(errors.InvalidSetting, match=option):
-            roost.connect(url, **{option: value})
+            roost.connect(url, **options)
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
