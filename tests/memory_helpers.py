@@ -13,8 +13,8 @@ import roost
 
 def append_entries(url: str, worker: int, sessions: list[str], total: int, batch: int, barrier: Any,
                    out: Any) -> None:
-    """Child: append ``total`` entries over ``sessions`` in batches, sending every batch twice (a
-    retry after a lost answer) with the same message ids."""
+    """Child: append ``total`` entries over ``sessions`` in batches (every fifth one entry by entry),
+    sending every batch twice (a retry after a lost answer) with the same message ids."""
     try:
         with roost.connect(url, sqlite_busy_timeout=60) as store:
             barrier.wait(timeout=60)
@@ -23,8 +23,12 @@ def append_entries(url: str, worker: int, sessions: list[str], total: int, batch
                 items = [{"session": sessions[n % len(sessions)], "role": "chunk", "content": f"w{worker} n{n}",
                           "agent": f"w{worker}", "iteration": n, "message_id": f"w{worker}-{n}"}
                          for n in range(start, min(start + batch, total))]
-                first = store.transcripts.append_many(items)
-                again = store.transcripts.append_many(items)
+                if start % (batch * 5) == 0:  # some batches as single appends: the one-statement path
+                    first = [store.transcripts.append(**item) for item in items]
+                    again = [store.transcripts.append(**item) for item in items]
+                else:
+                    first = store.transcripts.append_many(items)
+                    again = store.transcripts.append_many(items)
                 assert [e.id for e in again] == [e.id for e in first]
                 repeated += len(again)
         out.put(("ok", repeated))

@@ -109,6 +109,20 @@ def append_rows_keyed(project: str, groups: dict[str, list[tuple[int, dict[str, 
     return (yield from append_rows(project, groups, total))
 
 
+def append_one(params: dict[str, Any]) -> Op[Entry]:
+    """One entry in one statement (a block on SQLite): the single append's fast path."""
+    row = (yield Query("transcript_append", params)).one()
+    if row is None:
+        raise errors.SessionNotFound(f"no session {params['session']!r} in project {params['project']!r}")
+    return entry_of(row)
+
+
+@repeatable
+def append_one_keyed(params: dict[str, Any]) -> Op[Entry]:
+    """A single append with a message id may run again after a lost answer: it finds the entry."""
+    return (yield from append_one(params))
+
+
 @repeatable
 def get(project: str, id_: int) -> Op[Entry | None]:
     row = (yield Query("transcript_get", {"project": project, "id": id_})).one()
@@ -141,9 +155,11 @@ class Transcripts:
                iteration: int | None = None, message_id: str | None = None,
                metadata: dict[str, Any] | None = None) -> Entry:
         """Append one entry; with ``message_id``, appending it again returns the stored entry."""
-        return self.append_many([{"session": session, "role": role, "content": content, "agent": agent,
-                                  "phase": phase, "iteration": iteration, "message_id": message_id,
-                                  "metadata": metadata}])[0]
+        item = _item({"session": session, "role": role, "content": content, "agent": agent, "phase": phase,
+                      "iteration": iteration, "message_id": message_id, "metadata": metadata}, 0)
+        del item["metadata_value"]
+        op = append_one if message_id is None else append_one_keyed
+        return self._store._execute(op, {"project": self._store.project, **item})
 
     def append_many(self, entries: Iterable[Mapping[str, Any]]) -> list[Entry]:
         """Append several entries (dicts with the arguments of :meth:`append`, ``session`` included)

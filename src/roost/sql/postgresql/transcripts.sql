@@ -64,3 +64,10 @@ WHERE project = %(project)s AND session_id = %(session)s AND position > %(after)
   AND (%(phase)s::text IS NULL OR phase = %(phase)s::text)
 ORDER BY position DESC
 LIMIT %(limit)s
+
+-- name: transcript_append
+-- One entry in one round trip (the single append's fast path): roost.transcript_append, migration
+-- 0010. No rows: no such session.
+SELECT id, session_id, entry_position, role, content, agent, phase, iteration, message_id, metadata, created_at
+FROM roost.transcript_append(%(project)s, %(session)s, %(role)s, %(content)s, %(agent)s, %(phase)s,
+                             %(iteration)s, %(message_id)s, %(metadata)s)
