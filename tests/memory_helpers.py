@@ -20,7 +20,7 @@ def append_entries(url: str, worker: int, sessions: list[str], total: int, batch
             barrier.wait(timeout=60)
             repeated = 0
             for start in range(0, total, batch):
-                items = [{"session": sessions[n % len(sessions)], "role": "chunk", "content": f"w{worker} n{n}",
+                items: list[dict[str, Any]] = [{"session": sessions[n % len(sessions)], "role": "chunk", "content": f"w{worker} n{n}",
                           "agent": f"w{worker}", "iteration": n, "message_id": f"w{worker}-{n}"}
                          for n in range(start, min(start + batch, total))]
                 if start % (batch * 5) == 0:  # some batches as single appends: the one-statement path
