@@ -20,9 +20,10 @@ def append_entries(url: str, worker: int, sessions: list[str], total: int, batch
             barrier.wait(timeout=60)
             repeated = 0
             for start in range(0, total, batch):
-                items: list[dict[str, Any]] = [{"session": sessions[n % len(sessions)], "role": "chunk", "content": f"w{worker} n{n}",
-                          "agent": f"w{worker}", "iteration": n, "message_id": f"w{worker}-{n}"}
-                         for n in range(start, min(start + batch, total))]
+                items: list[dict[str, Any]] = [
+                    {"session": sessions[n % len(sessions)], "role": "chunk", "content": f"w{worker} n{n}",
+                     "agent": f"w{worker}", "iteration": n, "message_id": f"w{worker}-{n}"}
+                    for n in range(start, min(start + batch, total))]
                 if start % (batch * 5) == 0:  # some batches as single appends: the one-statement path
                     first = [store.transcripts.append(**item) for item in items]
                     again = [store.transcripts.append(**item) for item in items]
