@@ -61,10 +61,12 @@ def postgres_target() -> Iterator[Target | None]:
         admin.close()
 
 
-def compare(name: str, roost_op: Callable[[], object], raw_op: Callable[[], object], seconds: float) -> None:
-    """Time both callables in alternating slices and print the line for ``name``."""
+def compare(name: str, roost_op: Callable[[], object], raw_op: Callable[[], object], seconds: float, *,
+            scale: float = 1.0, warmup: int = 20) -> None:
+    """Time both callables in alternating slices and print the line for ``name``; rates are per
+    second, times ``scale`` (bytes per call, say, for a line in MB/s)."""
     for fn in (roost_op, raw_op):  # warm-up: caches, prepared statements, pools
-        for _ in range(20):
+        for _ in range(warmup):
             fn()
     counts, spent = [0, 0], [0.0, 0.0]
     slices = 6
@@ -79,5 +81,5 @@ def compare(name: str, roost_op: Callable[[], object], raw_op: Callable[[], obje
             n += 1
         spent[side] += time.perf_counter() - start
         counts[side] += n
-    roost_rate, raw_rate = counts[0] / spent[0], counts[1] / spent[1]
+    roost_rate, raw_rate = counts[0] / spent[0] * scale, counts[1] / spent[1] * scale
     print(f"{name}\t{roost_rate:.1f}\t{raw_rate:.1f}\t{roost_rate / raw_rate:.2f}", flush=True)

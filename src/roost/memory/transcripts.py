@@ -52,8 +52,15 @@ def entry_of(row: tuple[Any, ...]) -> Entry:
                  to_datetime(created))
 
 
+Item = tuple[str, str, str, str | None, str | None, int | None, str | None, str | None, dict[str, Any]]
+"""One checked entry: session, role, content, agent, phase, iteration, message_id, metadata (JSON
+text) and metadata (the value)."""
+
+Groups = dict[str, list[tuple[int, Item]]]
+
+
 @atomic
-def append_rows(project: str, groups: dict[str, list[tuple[int, dict[str, Any]]]], total: int) -> Op[list[Entry]]:
+def append_rows(project: str, groups: Groups, total: int) -> Op[list[Entry]]:
     """Append each session's items (with their index in the caller's list); sessions in sorted
     order, so two batches that share sessions lock them in one order and cannot deadlock."""
     out: list[Entry | None] = [None] * total
@@ -63,35 +70,32 @@ def append_rows(project: str, groups: dict[str, list[tuple[int, dict[str, Any]]]
         if row is None:
             raise errors.SessionNotFound(f"no session {session!r} in project {project!r}")
         last, now, stamp = int(row[0]), float(row[1]), row[2]
-        message_ids = [item["message_id"] for _, item in items if item["message_id"] is not None]
+        message_ids = [item[6] for _, item in items if item[6] is not None]
         known: dict[str, Entry] = {}
         if message_ids:
             found = (yield Query("transcript_known", {"project": project, "session": session,
                                                       "message_ids": json.dumps(message_ids)})).rows
             known = {e.message_id: e for e in map(entry_of, found) if e.message_id is not None}
         first = last + 1
+        at = to_datetime(now)
         fresh: list[tuple[int, Entry]] = []
         rows: list[tuple[Any, ...]] = []
         repeated: list[tuple[int, str]] = []
-        for index, item in items:
-            mid = item["message_id"]
+        for index, (_, role, content, agent, phase, iteration, mid, meta, meta_value) in items:
             if mid is not None and mid in known:
                 repeated.append((index, mid))
                 continue
             last += 1
-            entry = Entry(0, session, last, item["role"], item["content"], item["agent"], item["phase"],
-                          item["iteration"], mid, item["metadata_value"], to_datetime(now))
+            entry = Entry(0, session, last, role, content, agent, phase, iteration, mid, meta_value, at)
             if mid is not None:
                 known[mid] = entry  # the same message twice in one batch is stored once
             fresh.append((index, entry))
-            rows.append((project, session, last, item["role"], item["content"], item["agent"], item["phase"],
-                         item["iteration"], mid, item["metadata"], stamp))
+            rows.append((project, session, last, role, content, agent, phase, iteration, mid, meta, stamp))
         if rows:
             yield Batch("transcript_insert", rows)
-            ids = dict((yield Query("transcript_ids", {"project": project, "session": session,
-                                                       "after": first - 1})).rows)
-            for index, entry in fresh:
-                entry.id = int(ids[entry.position])
+            ids = (yield Query("transcript_ids", {"project": project, "session": session, "after": first - 1})).rows
+            for (index, entry), (entry_id,) in zip(fresh, ids, strict=True):
+                entry.id = entry_id
                 out[index] = entry
             yield Query("transcript_commit", {"project": project, "session": session, "count": len(rows),
                                               "first": first, "last": last, "stamp": stamp})
@@ -102,16 +106,19 @@ def append_rows(project: str, groups: dict[str, list[tuple[int, dict[str, Any]]]
 
 @repeatable
 @atomic
-def append_rows_keyed(project: str, groups: dict[str, list[tuple[int, dict[str, Any]]]],
-                      total: int) -> Op[list[Entry]]:
+def append_rows_keyed(project: str, groups: Groups, total: int) -> Op[list[Entry]]:
     """The same append, for batches whose every entry has a message id: running it again after a
     lost answer finds the entries it stored and adds nothing, so it may be repeated."""
     return (yield from append_rows(project, groups, total))
 
 
 def append_one(params: dict[str, Any]) -> Op[Entry]:
-    """One entry in one statement (a block on SQLite): the single append's fast path."""
+    """One entry in one statement (a block on SQLite): the single append's fast path. Nothing
+    comes back for an unknown session, or (on SQLite) for a message id the session holds."""
     row = (yield Query("transcript_append", params)).one()
+    if row is None and params["message_id"] is not None:
+        row = (yield Query("transcript_known", {"project": params["project"], "session": params["session"],
+                                                "message_ids": json.dumps([params["message_id"]])})).one()
     if row is None:
         raise errors.SessionNotFound(f"no session {params['session']!r} in project {params['project']!r}")
     return entry_of(row)
@@ -157,23 +164,25 @@ class Transcripts:
         """Append one entry; with ``message_id``, appending it again returns the stored entry."""
         item = _item({"session": session, "role": role, "content": content, "agent": agent, "phase": phase,
                       "iteration": iteration, "message_id": message_id, "metadata": metadata}, 0)
-        del item["metadata_value"]
+        params = dict(zip(("session", "role", "content", "agent", "phase", "iteration", "message_id", "metadata"),
+                          item, strict=False))
         op = append_one if message_id is None else append_one_keyed
-        return self._store._execute(op, {"project": self._store.project, **item})
+        return self._store._execute(op, {"project": self._store.project, **params})
 
     def append_many(self, entries: Iterable[Mapping[str, Any]]) -> list[Entry]:
         """Append several entries (dicts with the arguments of :meth:`append`, ``session`` included)
         in one transaction: all or none. Returns the entries in the order given; an entry whose
         ``message_id`` its session already holds comes back as stored, and is not added again."""
-        groups: dict[str, list[tuple[int, dict[str, Any]]]] = {}
+        groups: Groups = {}
         keyed = True
         total = 0
+        seen = _Seen()
         for index, given in enumerate(entries):
             if index >= BATCH_MAX:
                 raise errors.InvalidArgument(f"append_many takes at most {BATCH_MAX:,} entries at a time")
-            item = _item(given, index)
-            keyed = keyed and item["message_id"] is not None
-            groups.setdefault(item["session"], []).append((index, item))
+            item = _item(given, index, seen)
+            keyed = keyed and item[6] is not None
+            groups.setdefault(item[0], []).append((index, item))
             total += 1
         if not total:
             return []
@@ -212,27 +221,53 @@ def _position(value: object, what: str, default: int) -> int:
 _FIELDS = {"session", "role", "content", "agent", "phase", "iteration", "message_id", "metadata"}
 
 
-def _item(given: Mapping[str, Any], index: int) -> dict[str, Any]:
-    where = f"entry {index}"
+class _Seen:
+    """The names already checked in one batch: a batch mostly repeats one session, role and agent,
+    so each is checked once, not per entry (streaming agents send thousands of entries, and
+    checking was most of the cost of a batch)."""
+
+    __slots__ = ("agents", "phases", "roles", "sessions")
+
+    def __init__(self) -> None:
+        self.sessions: set[str] = set()
+        self.roles: set[str] = set()
+        self.agents: set[str] = set()
+        self.phases: set[str] = set()
+
+
+def _item(given: Mapping[str, Any], index: int, seen: _Seen | None = None) -> Item:
+    """One entry's arguments, checked (see :class:`_Seen`)."""
+    if type(given) is not dict or not given.keys() <= _FIELDS:
+        _check_shape(given, index)
+    known = _Seen() if seen is None else seen
+    get = given.get
+    session, role, content, agent, phase, iteration, message_id, meta = (
+        get("session"), get("role"), get("content"), get("agent"), get("phase"), get("iteration"),
+        get("message_id"), get("metadata"))
+    if session is None or role is None or content is None:
+        missing = "session" if session is None else "role" if role is None else "content"
+        raise errors.InvalidArgument(f"entry {index} has no {missing}")
+    # (a value that is not a str is never in a set of checked names, and its check refuses it)
+    if type(session) is not str or session not in known.sessions:
+        known.sessions.add(c.session_id(session))
+    if type(role) is not str or role not in known.roles:
+        known.roles.add(c.label(role, f"entry {index}: role"))
+    if agent is not None and (type(agent) is not str or agent not in known.agents):
+        known.agents.add(v.name(agent, f"entry {index}: agent", v.AGENT_NAME_MAX))
+    if phase is not None and (type(phase) is not str or phase not in known.phases):
+        known.phases.add(c.label(phase, f"entry {index}: phase"))
+    meta_text = None if meta is None else c.metadata(meta, f"entry {index}: metadata")
+    return (session, role, c.text(content, f"entry {index}: content", ENTRY_MAX_BYTES), agent, phase,
+            None if iteration is None else v.integer(iteration, f"entry {index}: iteration", 0, 2**31 - 1),
+            None if message_id is None else v.name(message_id, f"entry {index}: message_id", c.MESSAGE_ID_MAX),
+            meta_text, {} if meta_text is None else json.loads(meta_text))
+
+
+def _check_shape(given: object, index: int) -> None:
     if not isinstance(given, Mapping):
-        raise errors.InvalidArgument(f"{where} must be a dict of append()'s arguments, not {type(given).__name__}")
+        raise errors.InvalidArgument(f"entry {index} must be a dict of append()'s arguments, "
+                                     f"not {type(given).__name__}")
     unknown = sorted(set(given) - _FIELDS)
     if unknown:
-        raise errors.InvalidArgument(f"{where} has the unknown field {unknown[0]!r}; "
+        raise errors.InvalidArgument(f"entry {index} has the unknown field {unknown[0]!r}; "
                                      f"known: {', '.join(sorted(_FIELDS))}")
-    for needed in ("session", "role", "content"):
-        if given.get(needed) is None:
-            raise errors.InvalidArgument(f"{where} has no {needed}")
-    meta = c.metadata(given.get("metadata"), f"{where}: metadata")
-    iteration = given.get("iteration")
-    return {
-        "session": c.session_id(given["session"]),
-        "role": c.label(given["role"], f"{where}: role"),
-        "content": c.text(given["content"], f"{where}: content", ENTRY_MAX_BYTES),
-        "agent": c.optional_name(given.get("agent"), f"{where}: agent", v.AGENT_NAME_MAX),
-        "phase": c.optional_label(given.get("phase"), f"{where}: phase"),
-        "iteration": None if iteration is None else v.integer(iteration, f"{where}: iteration", 0, 2**31 - 1),
-        "message_id": c.optional_name(given.get("message_id"), f"{where}: message_id", c.MESSAGE_ID_MAX),
-        "metadata": meta,
-        "metadata_value": {} if meta is None else json.loads(meta),
-    }

@@ -25,7 +25,7 @@ COPY roost.transcript_entries (project, session_id, position, role, content, age
                                message_id, metadata, created_at) FROM STDIN
 
 -- name: transcript_ids
-SELECT position, id FROM roost.transcript_entries
+SELECT id FROM roost.transcript_entries
 WHERE project = %(project)s AND session_id = %(session)s AND position > %(after)s ORDER BY position
 
 -- name: transcript_commit
@@ -67,7 +67,7 @@ LIMIT %(limit)s
 
 -- name: transcript_append
 -- One entry in one round trip (the single append's fast path): roost.transcript_append, migration
--- 0010. No rows: no such session.
+-- 0010. No rows: no such session (a message id the session holds returns the stored entry).
 SELECT id, session_id, entry_position, role, content, agent, phase, iteration, message_id, metadata, created_at
 FROM roost.transcript_append(%(project)s, %(session)s, %(role)s, %(content)s, %(agent)s, %(phase)s,
                              %(iteration)s, %(message_id)s, %(metadata)s)

@@ -22,7 +22,7 @@ INSERT INTO transcript_entries (project, session_id, position, role, content, ag
 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 
 -- name: transcript_ids
-SELECT position, id FROM transcript_entries
+SELECT id FROM transcript_entries
 WHERE project = :project AND session_id = :session AND position > :after ORDER BY position
 
 -- name: transcript_commit
@@ -54,27 +54,23 @@ LIMIT :limit
 
 -- name: transcript_append
 -- One entry in one block (the single append's fast path): the session's position moves only when
--- the message id is new, the entry takes that position, its event follows; then the entry as
--- stored (the earlier one, for a repeated message id). No rows: no such session.
+-- the message id is new; the batch's event and the entry follow only then (changes() = 1: the
+-- statement before changed a row), and the entry comes back. No rows: no such session, or a
+-- message id the session already holds (the operation then reads that entry).
 UPDATE sessions SET last_position = last_position + 1, entry_count = entry_count + 1,
     last_activity = (julianday('now') - 2440587.5) * 86400.0
 WHERE project = :project AND id = :session
   AND (:message_id IS NULL OR NOT EXISTS (SELECT 1 FROM transcript_entries
                                            WHERE project = :project AND session_id = :session
                                              AND message_id = :message_id));
-INSERT INTO transcript_entries (project, session_id, position, role, content, agent, phase, iteration, message_id,
-                                metadata, created_at)
-SELECT :project, :session, last_position, :role, :content, :agent, :phase, :iteration, :message_id, :metadata,
-       last_activity
-FROM sessions WHERE project = :project AND id = :session AND changes() = 1;
 INSERT INTO events (project, topic, payload, refs)
 SELECT :project, 'transcript.appended',
        json_object('session', :session, 'count', 1, 'first', last_position, 'last', last_position),
        json_object('session', :session)
 FROM sessions WHERE project = :project AND id = :session AND changes() = 1;
-SELECT id, session_id, position, role, content, agent, phase, iteration, message_id, metadata, created_at
-FROM transcript_entries
-WHERE project = :project AND session_id = :session
-  AND ((:message_id IS NOT NULL AND message_id = :message_id)
-       OR (:message_id IS NULL AND position = (SELECT last_position FROM sessions
-                                               WHERE project = :project AND id = :session)))
+INSERT INTO transcript_entries (project, session_id, position, role, content, agent, phase, iteration, message_id,
+                                metadata, created_at)
+SELECT :project, :session, last_position, :role, :content, :agent, :phase, :iteration, :message_id, :metadata,
+       last_activity
+FROM sessions WHERE project = :project AND id = :session AND changes() = 1
+RETURNING id, session_id, position, role, content, agent, phase, iteration, message_id, metadata, created_at
