@@ -1,6 +1,6 @@
 """Memory under real processes: concurrent transcript appends (each batch sent twice), the
 observation cap under concurrent writers, a 200 MB artifact streamed through put and open with the
-real peak RSS measured, and a writer SIGKILLed mid-put."""
+real peak RSS measured, a writer SIGKILLed mid-put, and appends whose answer was lost."""
 
 from __future__ import annotations
 
@@ -124,3 +124,23 @@ def test_counting_helper_counts(shared_url):
         s = store.sessions.create("c").id
         store.transcripts.append_many([{"session": s, "role": "chunk", "content": str(i)} for i in range(3)])
         assert count_rows(store, "transcript_entries", s) == 3
+
+
+def test_appends_whose_answer_was_lost(pg_url):
+    """An append that commits and loses its answer: with message ids roost repeats it and adds
+    nothing twice; without them the caller learns that it may have committed."""
+    with roost.connect(pg_url) as store:
+        s = store.sessions.create("lost").id
+        store._backend.lose_answers = 1  # type: ignore[attr-defined]
+        keyed = store.transcripts.append_many([{"session": s, "role": "chunk", "content": str(i),
+                                                "message_id": f"k{i}"} for i in range(5)])
+        store._backend.lose_answers = 1  # type: ignore[attr-defined]
+        single = store.transcripts.append(s, "chunk", "one", message_id="one")
+        assert [e.position for e in keyed] == [1, 2, 3, 4, 5] and single.position == 6
+        store._backend.lose_answers = 1  # type: ignore[attr-defined]
+        with pytest.raises(errors.ConnectionLost):
+            store.transcripts.append_many([{"session": s, "role": "chunk", "content": "no id"}])
+        assert store._backend.lose_answers == 0  # type: ignore[attr-defined]
+        assert store.sessions.get(s).entry_count == 7  # type: ignore[union-attr]
+        assert_counters_exact(store, s)
+        assert len(store.events.query("transcript.appended")) == 3
