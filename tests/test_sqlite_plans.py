@@ -22,9 +22,15 @@ from roost.backends.sqlite import _plans
 
 HOT = ("signal_get", "signal_set", "signal_replace", "signal_clear", "lock_acquire", "lock_renew", "lock_release",
        "task_insert", "task_claim", "task_heartbeat", "task_complete", "task_complete_many", "task_fail",
-       "task_release", "task_lease_state", "event_insert")
-TABLES = {"tasks", "task_runs", "task_deps", "signals", "locks", "lock_holders", "events", "t", "r", "d"}
-LISTS = {"queues", "capabilities", "ids", "rows", "refs"}
+       "task_release", "task_lease_state", "event_insert",
+       "session_get", "transcript_append", "transcript_reserve", "transcript_known", "transcript_ids",
+       "transcript_commit", "transcript_after", "memory_upsert", "memory_replace", "memory_get", "memory_delete",
+       "observation_add", "observation_list_agent", "blob_touch", "chunk_put", "chunk_get", "artifact_get",
+       "artifact_next_version", "artifact_insert")
+TABLES = {"tasks", "task_runs", "task_deps", "signals", "locks", "lock_holders", "events", "t", "r", "d",
+          "sessions", "transcript_entries", "memories", "observations", "observation_agents", "artifact_blobs",
+          "artifact_chunks", "artifact_names", "artifacts", "a", "b", "x"}
+LISTS = {"queues", "capabilities", "ids", "rows", "refs", "message_ids"}
 
 
 @pytest.fixture(scope="module", params=["history", "backlog"])
@@ -40,6 +46,12 @@ def busy_store(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
             store.tasks.claim("w", n=20, lease=60)
         store.signals.set("k", 1)
         store.events.publish("t.e", {"n": 1})
+        for i in range(20):
+            session = store.sessions.create(f"s{i}").id
+            store.transcripts.append_many([{"session": session, "role": "chunk", "content": "x"}] * 50)
+            store.memories.put(f"m{i}", i, session=session)
+            store.observations.add(f"agent{i % 3}", "seen", session=session)
+            store.artifacts.put(f"a{i}", f"content {i}", session=session)
     return path
 
 
@@ -48,7 +60,7 @@ def scans(conn: sqlite3.Connection, name: str) -> list[str]:
     plan = _plans()[name]
     found = []
     for statement in [plan] if isinstance(plan, str) else plan:
-        params = {k: "[]" if k in LISTS else None for k in re.findall(r":([a-z_]+)", statement)}
+        params = {k: "[]" if k in LISTS else None for k in re.findall(r":([a-z_0-9]+)", statement)}
         for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params):
             words = row[3].split()
             if words[0] == "SCAN" and words[1] in TABLES:

@@ -7,7 +7,9 @@
 -- beyond :cap go in the same transaction, so no reader ever sees more than the cap.
 INSERT INTO observations (project, agent, session_id, kind, content, created_at)
 VALUES (:project, :agent, :session, :kind, :content, (julianday('now') - 2440587.5) * 86400.0);
-DELETE FROM observations WHERE id IN (
+-- (Through the agent's index: once ANALYZE has seen a small table, SQLite would rather walk all of it.)
+DELETE FROM observations INDEXED BY observations_agent
+WHERE project = :project AND agent = :agent AND id IN (
     SELECT id FROM observations WHERE project = :project AND agent = :agent ORDER BY id
     LIMIT max(0, (SELECT count FROM observation_agents WHERE project = :project AND agent = :agent) - :cap));
 SELECT id, created_at FROM observations WHERE id = last_insert_rowid()
