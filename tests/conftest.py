@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import NoReturn
 from urllib.parse import urlsplit, urlunsplit
 
@@ -167,3 +170,58 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
         if (name.startswith("ROOST_") and name != "ROOST_TEST_POSTGRES_URL") or name == "DATABASE_URL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def pgbouncer_url(pg_url):
+    """PgBouncer in transaction mode in front of the test database (started here, stopped after)."""
+    binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
+    target = urlsplit(ADMIN_URL)
+    if binary is None:
+        cannot_run("pgbouncer is not installed (Debian package pgbouncer; .ci/run installs it)")
+    if target.hostname not in ("127.0.0.1", "localhost") or os.geteuid() != 0:
+        cannot_run("the PgBouncer test needs the local server and root (to run pgbouncer as postgres)")
+    port = _free_port()
+    folder = Path(tempfile.mkdtemp(prefix="roost-pgbouncer-"))  # pgbouncer runs as postgres: outside /tmp/pytest-*
+    os.chmod(folder, 0o777)
+    user = target.username or "postgres"
+    (folder / "users.txt").write_text(f'"{user}" ""\n')
+    (folder / "pgbouncer.ini").write_text(
+        "[databases]\n"
+        f"* = host={target.hostname} port={target.port or 5432}\n"
+        "[pgbouncer]\n"
+        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
+        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\n"
+        "pool_mode = transaction\nignore_startup_parameters = options,extra_float_digits\n"
+        f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n")
+    for name in ("users.txt", "pgbouncer.ini"):
+        os.chmod(folder / name, 0o644)
+    proc = subprocess.Popen([binary, "-u", "postgres", str(folder / "pgbouncer.ini")],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    parts = urlsplit(pg_url)
+    url = urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{port}"))
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            psycopg.connect(url, connect_timeout=2).close()
+            break
+        except psycopg.Error:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                proc.wait()
+                log = (folder / "pgbouncer.log").read_text() if (folder / "pgbouncer.log").exists() else ""
+                shutil.rmtree(folder, ignore_errors=True)
+                pytest.fail(f"pgbouncer did not start: {log[-2000:]}")
+            time.sleep(0.2)
+    try:
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        shutil.rmtree(folder, ignore_errors=True)

@@ -7,22 +7,15 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing as mp
-import os
-import shutil
-import socket
-import subprocess
-import tempfile
 import threading
 import time
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
 import roost
-from tests.conftest import ADMIN_URL, cannot_run, cluster, local_cluster
+from tests.conftest import cannot_run, cluster, local_cluster
 from tests.helpers import event_publisher, event_subscriber
 
 pytestmark = pytest.mark.slow
@@ -186,61 +179,6 @@ def test_publishers_and_subscribers_survive_killed_connections_and_a_restart(pg_
         row = conn.execute("SELECT count(*), count(DISTINCT payload), count(DISTINCT dedupe_key) FROM roost.events"
                            ).fetchone()
     assert row == (publishers * each, publishers * each, publishers // 2 * each)  # each event once
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def pgbouncer_url(pg_url):
-    """PgBouncer in transaction mode in front of the test database (started here, stopped after)."""
-    binary = shutil.which("pgbouncer") or ("/usr/sbin/pgbouncer" if os.path.exists("/usr/sbin/pgbouncer") else None)
-    target = urlsplit(ADMIN_URL)
-    if binary is None:
-        cannot_run("pgbouncer is not installed (Debian package pgbouncer; .ci/run installs it)")
-    if target.hostname not in ("127.0.0.1", "localhost") or os.geteuid() != 0:
-        cannot_run("the PgBouncer test needs the local server and root (to run pgbouncer as postgres)")
-    port = _free_port()
-    folder = Path(tempfile.mkdtemp(prefix="roost-pgbouncer-"))  # pgbouncer runs as postgres: outside /tmp/pytest-*
-    os.chmod(folder, 0o777)
-    user = target.username or "postgres"
-    (folder / "users.txt").write_text(f'"{user}" ""\n')
-    (folder / "pgbouncer.ini").write_text(
-        "[databases]\n"
-        f"* = host={target.hostname} port={target.port or 5432}\n"
-        "[pgbouncer]\n"
-        f"listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n"
-        f"auth_type = trust\nauth_file = {folder / 'users.txt'}\n"
-        "pool_mode = transaction\nignore_startup_parameters = options,extra_float_digits\n"
-        f"logfile = {folder / 'pgbouncer.log'}\npidfile = {folder / 'pgbouncer.pid'}\n")
-    for name in ("users.txt", "pgbouncer.ini"):
-        os.chmod(folder / name, 0o644)
-    proc = subprocess.Popen([binary, "-u", "postgres", str(folder / "pgbouncer.ini")],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    parts = urlsplit(pg_url)
-    url = urlunsplit(parts._replace(netloc=f"{user}@127.0.0.1:{port}"))
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            psycopg.connect(url, connect_timeout=2).close()
-            break
-        except psycopg.Error:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                proc.wait()
-                log = (folder / "pgbouncer.log").read_text() if (folder / "pgbouncer.log").exists() else ""
-                shutil.rmtree(folder, ignore_errors=True)
-                pytest.fail(f"pgbouncer did not start: {log[-2000:]}")
-            time.sleep(0.2)
-    try:
-        yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_through_pgbouncer_transaction_mode_polling_delivers_everything(pgbouncer_url, caplog):

@@ -144,3 +144,38 @@ def test_appends_whose_answer_was_lost(pg_url):
         assert store.sessions.get(s).entry_count == 7  # type: ignore[union-attr]
         assert_counters_exact(store, s)
         assert len(store.events.query("transcript.appended")) == 3
+
+
+def test_memory_through_pgbouncer_transaction_mode(pgbouncer_url):
+    """COPY batches, single appends, the observation cap and a streamed artifact behind a
+    transaction pooler, from several threads at once: nothing relies on session state."""
+    import threading
+
+    failures: list[BaseException] = []
+    with roost.connect(pgbouncer_url, pg_prepare=False, observation_max_per_agent=10) as store:
+        s = store.sessions.create("bounced").id
+
+        def work(n: int) -> None:
+            try:
+                for i in range(20):
+                    store.transcripts.append_many([{"session": s, "role": "chunk", "content": f"{n}-{i}-{k}",
+                                                    "message_id": f"{n}-{i}-{k}"} for k in range(50)])
+                    store.transcripts.append(s, "tool", f"single {n}-{i}")
+                    store.observations.add("coder", f"{n}-{i}")
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        data = os.urandom(3 * 2**20 + 5)
+        store.artifacts.put("bounced.bin", iter([data[:2**20], data[2**20:]]))
+        for t in threads:
+            t.join(120)
+        assert not failures, failures
+        assert b"".join(store.artifacts.open("bounced.bin")) == data
+        entries = store.transcripts.page(s, limit=1000)
+        assert store.sessions.get(s).entry_count == 4 * 20 * 51  # type: ignore[union-attr]
+        assert len(entries) == 1000 and entries.cursor == "1000"
+        assert store.observations.count("coder") == 10
+        assert_counters_exact(store, s)
