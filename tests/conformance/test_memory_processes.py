@@ -179,3 +179,37 @@ def test_memory_through_pgbouncer_transaction_mode(pgbouncer_url):
         assert len(entries) == 1000 and entries.cursor == "1000"
         assert store.observations.count("coder") == 10
         assert_counters_exact(store, s)
+
+
+def test_the_same_content_put_at_once_is_stored_once(shared_url):
+    """Puts of one new content from several threads at once (a race for its hash, which the
+    database's unique index settles): every put succeeds, and the content is stored once."""
+    import threading
+
+    data = os.urandom(2 * 2**20 + 3)
+    failures: list[BaseException] = []
+    with roost.connect(shared_url, pool_max_size=8) as store:
+        barrier = threading.Barrier(6)
+
+        def put(n: int) -> None:
+            try:
+                barrier.wait(30)
+                store.artifacts.put(f"copy-{n}", data if n % 2 else iter([data[:2**20], data[2**20:]]))
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=put, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not failures, failures
+        found = store.artifacts.list()
+        assert len(found) == 6 and len({a._blob for a in found}) == 1
+        assert store.artifacts.cleanup(upload_age=0) == 0  # the losers' uploads were dropped
+        check = CheckTable(shared_url)
+        prefix = "roost." if check.pg else ""
+        try:
+            assert check.run(f"SELECT count(*) FROM {prefix}artifact_blobs").fetchone()[0] == 1
+        finally:
+            check.close()
