@@ -32,6 +32,12 @@ def append_entries(url: str, worker: int, sessions: list[str], total: int, batch
                     again = store.transcripts.append_many(items)
                 assert [e.id for e in again] == [e.id for e in first]
                 repeated += len(again)
+                # the session's other counters, under the same concurrency: overwrites, new keys, versions
+                session = sessions[(start // batch) % len(sessions)]
+                store.memories.put(f"w{worker}-{start % 3}", start, session=session)
+                store.observations.add(f"w{worker}", f"batch {start}", session=session)
+                if start % (batch * 4) == 0:
+                    store.artifacts.put(f"w{worker}.log", f"batch {start}", session=session)
         out.put(("ok", repeated))
     except BaseException as exc:
         out.put(("error", repr(exc)))
