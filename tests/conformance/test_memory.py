@@ -397,3 +397,15 @@ def test_a_project_never_sees_a_project_with_a_longer_name(url):
         acme.artifacts.delete("acme/report")
         assert acme.artifacts.cleanup() == 1
         assert corp.artifacts.get("acme/report").text() == "corp report"
+
+
+def test_a_session_has_at_most_a_thousand_participants(url):
+    with roost.connect(url) as store:
+        s = store.sessions.create("crowd", participants=[f"p{i}" for i in range(999)]).id
+        assert len(store.sessions.join(s, "last").participants) == 1000
+        assert len(store.sessions.join(s, "last").participants) == 1000  # already in: fine
+        with pytest.raises(errors.InvalidArgument, match="1,000 participants"):
+            store.sessions.join(s, "one too many")
+        assert len(store.sessions.get(s).participants) == 1000  # type: ignore[union-attr]
+        with pytest.raises(errors.InvalidArgument, match="at most 1000"):
+            store.sessions.create("too many", participants=[f"p{i}" for i in range(1001)])

@@ -168,8 +168,17 @@ class Sessions:
         return found
 
     def join(self, id: str, participant: str) -> Session:
-        """Add ``participant`` (once: joining twice changes nothing but the activity time)."""
-        return self._update("session_join", id, participant=v.name(participant, "participant", c.PARTICIPANT_MAX))
+        """Add ``participant`` (once: joining twice changes nothing but the activity time). A
+        session has at most 1,000 participants."""
+        name = v.name(participant, "participant", c.PARTICIPANT_MAX)
+        found = self._store._execute(update, "session_join", {"project": self._store.project, "id": c.session_id(id),
+                                                              "participant": name, "max": c.PARTICIPANTS_MAX})
+        if found is not None:
+            return found
+        if self.get(id) is None:
+            raise self._missing(id)
+        raise errors.InvalidArgument(f"session {id!r} already has {c.PARTICIPANTS_MAX:,} participants, the most a "
+                                     f"session may have; {name!r} was not added")
 
     def leave(self, id: str, participant: str) -> Session:
         return self._update("session_leave", id, participant=v.name(participant, "participant", c.PARTICIPANT_MAX))

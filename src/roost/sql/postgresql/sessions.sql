@@ -33,11 +33,13 @@ ORDER BY seq DESC
 LIMIT %(limit)s
 
 -- name: session_join
+-- Nothing comes back for a session that has no such participant and already max of them.
 UPDATE roost.sessions SET
     participants = CASE WHEN participants ? %(participant)s::text THEN participants
                         ELSE participants || jsonb_build_array(%(participant)s::text) END,
     updated_at = clock_timestamp(), last_activity = clock_timestamp()
 WHERE project = %(project)s AND id = %(id)s
+  AND (jsonb_array_length(participants) < %(max)s OR participants ? %(participant)s::text)
 RETURNING id, title, status, participants::text, metadata, extract(epoch FROM created_at)::float8,
           extract(epoch FROM updated_at)::float8, extract(epoch FROM last_activity)::float8,
           entry_count, memory_count, artifact_count, observation_count, seq

@@ -29,11 +29,14 @@ ORDER BY seq DESC
 LIMIT :limit
 
 -- name: session_join
+-- Nothing comes back for a session that has no such participant and already :max of them.
 UPDATE sessions SET
     participants = CASE WHEN EXISTS (SELECT 1 FROM json_each(participants) WHERE value = :participant)
                         THEN participants ELSE json_insert(participants, '$[#]', :participant) END,
     updated_at = (julianday('now') - 2440587.5) * 86400.0, last_activity = (julianday('now') - 2440587.5) * 86400.0
 WHERE project = :project AND id = :id
+  AND (json_array_length(participants) < :max
+       OR EXISTS (SELECT 1 FROM json_each(participants) WHERE value = :participant))
 RETURNING id, title, status, participants, metadata, created_at, updated_at, last_activity,
           entry_count, memory_count, artifact_count, observation_count, seq
 
