@@ -21,7 +21,7 @@ def test_demo_completes_every_task_once_and_checks_it(backend, as_json, tmp_path
     assert out.returncode == 0, out.stderr + out.stdout
     summary = json.loads(out.stdout)  # not a terminal: JSON even without --json
     assert summary["ok"] is True
-    assert all(c["ok"] for c in summary["checks"]) and len(summary["checks"]) == 9
+    assert all(c["ok"] for c in summary["checks"]) and len(summary["checks"]) == 10
     assert summary["tasks"] == {"planned": 12, "done": 12, "completed_once": 12}
     assert summary["locks_held"] == 0 and summary["signals"] == {"QA_PASSED": True, "COMPLETED": True}
     killed = summary["killed"]
@@ -40,6 +40,11 @@ def test_demo_completes_every_task_once_and_checks_it(backend, as_json, tmp_path
                 assert outcomes[0] == "expired" and outcomes[-1] == "done"
         assert store.locks.list() == []
         assert store.signals.get("COMPLETED") is not None
+        entries = [e for e in store.transcripts.page("plan", limit=100) if e.role == "response"]
+        assert sorted(e.message_id or "" for e in entries) == sorted(f"task-{t.id}" for t in tasks)
+        reports = store.artifacts.list(session="plan", all_versions=True, limit=100)
+        assert sorted(a.task or 0 for a in reports) == sorted(t.id for t in tasks)  # one version each
+        assert summary["session"]["entries"] == 13 and summary["session"]["artifacts"] == 12
 
 
 def test_demo_refuses_bad_arguments_before_starting_anything(tmp_path):

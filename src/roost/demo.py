@@ -6,8 +6,9 @@ and sweeps silent agents offline; the workers claim tasks, lock the files each t
 heartbeat and complete. The conductor watches the store, follows the event log for its live log,
 kills the worker that takes the ``api`` task part-way through it, and at the end checks the outcome
 against the store: every task completed exactly once, in dependency order, the killed worker's
-task reclaimed and its late completion refused, no lock left held, and one ``task.completed``
-event per task.
+task reclaimed and its late completion refused, no lock left held, one ``task.completed`` event
+per task, and each completion recorded in the plan's session (a transcript entry and a report
+artifact, written in the completion's own transaction) exactly once.
 
 Leases are short (3 s) so that the reclaim happens within the run; nothing else is special-cased.
 """
@@ -44,6 +45,8 @@ KILL_AFTER = 1.0
 DEADLINE = 90.0
 OFFLINE_AFTER = 2.0
 MILESTONES = ("QA_PASSED", "COMPLETED")
+SESSION = "plan"
+"""The session the team records its work in: one transcript entry and one report per task."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,9 @@ def manager(url: str, project: str) -> None:
     """Enqueue the plan, then mark milestones as tasks finish: PHASE, QA_PASSED, COMPLETED."""
     with _connect(url, project) as store:
         store.agents.register("manager", kind="manager", metadata={"pid": os.getpid()})
+        store.sessions.create("Ship the plan", id=SESSION, participants=["manager", *WORKERS])
+        store.transcripts.append(SESSION, "prompt", f"Plan of {len(PLAN)} tasks: " + ", ".join(s.ref for s in PLAN),
+                                 agent="manager", message_id="plan")
         specs = [TaskSpec(s.ref, {"title": s.title, "files": list(s.files), "seconds": s.seconds}, queue=QUEUE,
                           depends_on=s.after, ref=s.ref, idempotency_key=f"demo:{s.ref}", max_attempts=3)
                  for s in PLAN]
@@ -142,7 +148,14 @@ def _work(store: Store, name: str, claim: Claim) -> None:
                 store.tasks.heartbeat(claim.token)  # the lease on the task
                 store.agents.heartbeat(name)  # and the agent's liveness (the manager sweeps silent agents)
                 beat = time.monotonic()
-        store.tasks.complete(claim.token, {"agent": name, "locks": tokens})
+        title = claim.payload["title"]
+        with store.transaction():  # the completion and its record commit together, or neither does
+            store.tasks.complete(claim.token, {"agent": name, "locks": tokens})
+            store.transcripts.append(SESSION, "response", f"{name} finished {claim.kind}: {title}", agent=name,
+                                     phase=claim.kind, message_id=f"task-{claim.id}")
+            store.artifacts.put(f"reports/{claim.kind}.md", f"# {title}\n\nDone by {name}.\n", type="report",
+                                format="text/markdown", session=SESSION, task=claim.id)
+        store.observations.add(name, f"finished {claim.kind}", kind="done", session=SESSION)
 
 
 def _lock(store: Store, name: str, path: str, claim: Claim) -> Any:
@@ -366,6 +379,14 @@ def _summarize(store: Store, state: Run, outcome: str) -> dict[str, Any]:
     ids = {t.id for t in tasks.values() if t}
     check("event log agrees", set(completions) == ids and set(completions.values()) == {1},
           f"{len(completions)} tasks with a task.completed event, {sum(completions.values())} events in all")
+    session = store.sessions.get(SESSION)
+    entries = store.transcripts.page(SESSION, limit=1000).items if session else []
+    recorded = [e.message_id or "" for e in entries if e.role == "response"]
+    reports = {a.task for a in store.artifacts.list(session=SESSION, limit=1000)}
+    check("work recorded once", session is not None and sorted(recorded) == sorted(f"task-{i}" for i in ids)
+          and reports == ids and session.entry_count == len(PLAN) + 1 and session.artifact_count == len(PLAN),
+          f"{len(recorded)} transcript entries and {len(reports)} reports for {len(ids)} tasks in session "
+          f"{SESSION!r}")
     signals = {key: (sig.value if sig else None) for key in MILESTONES for sig in [store.signals.get(key)]}
     check("milestones signalled", all(v is True for v in signals.values()),
           ", ".join(f"{k}={v}" for k, v in signals.items()))
@@ -386,6 +407,9 @@ def _summarize(store: Store, state: Run, outcome: str) -> dict[str, Any]:
         "killed": reclaimed,
         "signals": signals,
         "locks_held": len(held),
+        "session": None if session is None else {
+            "entries": session.entry_count, "artifacts": session.artifact_count,
+            "observations": session.observation_count},
         "checks": checks,
         "log": state.log,
     }
