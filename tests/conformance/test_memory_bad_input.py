@@ -148,3 +148,30 @@ def test_any_text_is_kept_exactly_or_refused_cleanly(url, content, key, tags):
             return
         assert store.memories.get(key).content == {"text": content}  # type: ignore[union-attr]
         assert stored.tags == list(dict.fromkeys(tags))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "c", "d", "e"])), min_size=1,
+                                 max_size=6), min_size=1, max_size=5))
+def test_appends_match_a_model_of_message_ids(url, batches):
+    """Batches with repeated message ids, inside one batch and across batches: each id is stored
+    once, entries without one always, positions stay dense, and the counter equals the rows."""
+    with roost.connect(url) as store:
+        session = store.sessions.create("model").id
+        stored: dict[str, int] = {}  # message id -> position
+        rows = 0
+        for batch in batches:
+            items = [{"session": session, "role": "chunk", "content": f"{mid}", "message_id": mid} for mid in batch]
+            got = store.transcripts.append_many(items) if len(items) > 1 else [store.transcripts.append(**items[0])]
+            for mid, entry in zip(batch, got, strict=True):
+                if mid is None:
+                    rows += 1
+                    assert entry.position == rows
+                elif mid in stored:
+                    assert entry.position == stored[mid]
+                else:
+                    rows += 1
+                    stored[mid] = entry.position
+                    assert entry.position == rows
+        assert store.sessions.get(session).entry_count == rows  # type: ignore[union-attr]
+        assert [e.position for e in store.transcripts.page(session, limit=1000)] == list(range(1, rows + 1))
