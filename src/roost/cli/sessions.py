@@ -20,9 +20,6 @@ if TYPE_CHECKING:
     from roost.memory.sessions import Session
     from roost.memory.transcripts import Entry
 
-ENTRY_INPUT_MAX = 8 * 2**20
-
-
 @click.group()
 def session() -> None:
     """Sessions: the unit of work an agent team remembers things in."""
@@ -178,13 +175,7 @@ def transcript_add(url: str | None, project: str | None, as_json: bool, session_
 
 def _content(content: str | None, path: str | None) -> str:
     if path is not None:
-        try:
-            with open(path, encoding="utf-8") as handle:
-                return handle.read(ENTRY_INPUT_MAX + 1)
-        except OSError as exc:
-            raise Fail(f"cannot read {path!r}: {exc.strerror or exc}") from None
-        except UnicodeDecodeError:
-            raise Fail(f"{path!r} is not UTF-8 text") from None
+        return read_input(f"@{path}", "--file")
     if content is None or content == "-":
         if content is None and sys.stdin.isatty():
             raise Fail("no CONTENT: give it as an argument, with --file, or on standard input", 2)

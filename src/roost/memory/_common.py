@@ -9,11 +9,14 @@ import json
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query
+
+if TYPE_CHECKING:
+    from roost.store import Store
 
 T = TypeVar("T")
 
@@ -157,7 +160,20 @@ def page(items: list[T], want: int, last: int | None) -> Page[T]:
     return Page(items[:want], str(last) if more and last is not None else None)
 
 
+def no_session(project: str, session: str) -> errors.SessionNotFound:
+    return errors.SessionNotFound(f"no session {session!r} in project {project!r}")
+
+
 def require_session(project: str, session: str) -> Op[None]:
     """Raise SessionNotFound unless ``session`` exists in ``project``."""
     if (yield Query("session_get", {"project": project, "id": session})).one() is None:
-        raise errors.SessionNotFound(f"no session {session!r} in project {project!r}")
+        raise no_session(project, session)
+
+
+def unknown_session(store: Store, session: str | None) -> errors.SessionNotFound | None:
+    """After a write that names ``session`` broke a constraint: the error to raise if that was
+    because the session does not exist (its foreign key), else None. Checked only on that error
+    path, so a write pays nothing for it."""
+    if session is not None and store.sessions.get(session) is None:
+        return no_session(store.project, session)
+    return None

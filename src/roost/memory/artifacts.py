@@ -213,27 +213,22 @@ class Artifacts:
         reader = _Reader(data, params["name"], limit)
         first = reader.next_chunk()
         second = reader.next_chunk() if first is not None else None
-        try:
-            if second is None:
-                whole = first or b""
-                params.update(size=len(whole), sha256=reader.hasher.hexdigest(), is_text=reader.is_text)
-                return self._execute_put(put_whole, params, whole, quota)
-            return self._stream(params, reader, [first or b"", second], quota)
-        except errors.ConstraintViolation:
-            if params["session"] is not None and self._store.sessions.get(params["session"]) is None:
-                raise errors.SessionNotFound(f"no session {params['session']!r} in project "
-                                             f"{self._store.project!r}") from None
-            raise
+        if second is None:
+            whole = first or b""
+            params.update(size=len(whole), sha256=reader.hasher.hexdigest(), is_text=reader.is_text)
+            return self._execute_put(put_whole, params, whole, quota)
+        return self._stream(params, reader, [first or b"", second], quota)
 
-    def _execute_put(self, op: Any, *args: Any) -> Artifact:
+    def _execute_put(self, op: Any, params: dict[str, Any], *args: Any) -> Artifact:
+        """Run a put's final transaction. A constraint it breaks is either an unknown session or
+        the same content stored by a concurrent put between our look and our write (the unique
+        index on the hash caught it): then it runs once more, and finds that content."""
         try:
-            return self._store._execute(op, *args)  # type: ignore[no-any-return]
+            return self._store._execute(op, params, *args)  # type: ignore[no-any-return]
         except errors.ConstraintViolation:
-            # The same content was stored by a concurrent put between our look and our write (a
-            # unique index caught it): run the final transaction again, which now finds it.
-            if args[0]["session"] is not None and self._store.sessions.get(args[0]["session"]) is None:
-                raise
-            return self._store._execute(op, *args)  # type: ignore[no-any-return]
+            if (missing := c.unknown_session(self._store, params["session"])) is not None:
+                raise missing from None
+            return self._store._execute(op, params, *args)  # type: ignore[no-any-return]
 
     def _stream(self, params: dict[str, Any], reader: _Reader, head: list[bytes], quota: int) -> Artifact:
         upload = self._store._execute(begin_upload, params["project"])

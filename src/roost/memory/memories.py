@@ -104,9 +104,8 @@ class Memories:
         try:
             stored = self._store._execute(put, params, expected_version)
         except errors.ConstraintViolation:
-            if params["session"] is not None and self._store.sessions.get(params["session"]) is None:
-                raise errors.SessionNotFound(f"no session {params['session']!r} in project "
-                                             f"{self._store.project!r}") from None
+            if (missing := c.unknown_session(self._store, params["session"])) is not None:
+                raise missing from None
             raise
         if stored is None:
             current = self.get(key, session=session)

@@ -88,9 +88,8 @@ class Observations:
         try:
             id_, created = self._store._execute(add, params)
         except errors.ConstraintViolation:
-            if params["session"] is not None and self._store.sessions.get(params["session"]) is None:
-                raise errors.SessionNotFound(f"no session {params['session']!r} in project "
-                                             f"{self._store.project!r}") from None
+            if (missing := c.unknown_session(self._store, params["session"])) is not None:
+                raise missing from None
             raise
         return Observation(id_, params["agent"], params["session"], params["kind"], params["content"],
                            to_datetime(created))

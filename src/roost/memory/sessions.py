@@ -122,7 +122,7 @@ class Sessions:
         self._store = store
 
     def _missing(self, id_: str) -> errors.SessionNotFound:
-        return errors.SessionNotFound(f"no session {id_!r} in project {self._store.project!r}")
+        return c.no_session(self._store.project, id_)
 
     def create(self, title: str, *, participants: Iterable[str] = (), metadata: dict[str, Any] | None = None,
                id: str | None = None) -> Session:

@@ -68,7 +68,7 @@ def append_rows(project: str, groups: Groups, total: int) -> Op[list[Entry]]:
         items = groups[session]
         row = (yield Query("transcript_reserve", {"project": project, "session": session})).one()
         if row is None:
-            raise errors.SessionNotFound(f"no session {session!r} in project {project!r}")
+            raise c.no_session(project, session)
         last, now, stamp = int(row[0]), float(row[1]), row[2]
         message_ids = [item[6] for _, item in items if item[6] is not None]
         known: dict[str, Entry] = {}
@@ -120,7 +120,7 @@ def append_one(params: dict[str, Any]) -> Op[Entry]:
         row = (yield Query("transcript_known", {"project": params["project"], "session": params["session"],
                                                 "message_ids": json.dumps([params["message_id"]])})).one()
     if row is None:
-        raise errors.SessionNotFound(f"no session {params['session']!r} in project {params['project']!r}")
+        raise c.no_session(params["project"], params["session"])
     return entry_of(row)
 
 
