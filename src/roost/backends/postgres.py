@@ -44,7 +44,7 @@ class PostgresBackend:
     """See the module docstring."""
 
     dialect = "postgresql"
-    capabilities = Capabilities(notify=True, skip_locked=True, multi_host=True, remote=True)
+    capabilities = Capabilities(notify=True, skip_locked=True, multi_host=True, remote=True, search_vectors=True)
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
@@ -272,6 +272,10 @@ def _translate(exc: psycopg.Error) -> errors.RoostError:
         return errors.StatementTimeout(f"PostgreSQL cancelled a statement: {text}")
     if isinstance(exc, psycopg.errors.IntegrityError):
         return errors.ConstraintViolation(f"constraint violated: {text}")
-    if isinstance(exc, psycopg.OperationalError) or (exc.sqlstate or "").startswith(("08", "57P")):
+    # psycopg raises OperationalError for SQLSTATE classes 53 to 58 too (a word too long for a
+    # tsquery is 54001): only a connection failure (08, 57P, or no SQLSTATE: the client's own) is
+    # a lost connection, worth a new one and another try.
+    state = exc.sqlstate
+    if (state or "").startswith(("08", "57P")) or (state is None and isinstance(exc, psycopg.OperationalError)):
         return errors.ConnectionLost(f"the PostgreSQL connection was lost: {text}")
     return errors.DatabaseError(f"PostgreSQL error {exc.sqlstate or ''}: {text}".replace("  ", " "))
