@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from roost import audit, diagnostics, migrations
     from roost.locks import HeldLock, Locks
     from roost.memory.artifacts import Artifact, Artifacts, ArtifactStream
+    from roost.search.hits import Results
+    from roost.search.names import Match
     from roost.store import Store, StoreInfo
 
 T = TypeVar("T")
@@ -165,6 +167,14 @@ class AsyncStore:
         """:class:`roost.memory.artifacts.Artifacts`, awaited; ``async for chunk in await
         store.artifacts.open(name)`` streams content."""
         return AsyncArtifacts(self.sync.artifacts)
+
+    async def search(self, query: str, **options: Any) -> Results:
+        """:meth:`roost.store.Store.search`, awaited."""
+        return await asyncio.to_thread(self.sync.search, query, **options)
+
+    async def find(self, name: str, **options: Any) -> list[Match]:
+        """:meth:`roost.store.Store.find`, awaited."""
+        return await asyncio.to_thread(self.sync.find, name, **options)
 
     async def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
         return await self._call(self.sync.audit_log, limit)

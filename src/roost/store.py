@@ -16,7 +16,7 @@ from __future__ import annotations
 import contextvars
 import itertools
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +39,8 @@ if TYPE_CHECKING:
     from roost.memory.observations import Observations
     from roost.memory.sessions import Sessions
     from roost.memory.transcripts import Transcripts
+    from roost.search.hits import Results, Search
+    from roost.search.names import Finder, Match
     from roost.signals import Signals
     from roost.tasks import Tasks
 
@@ -55,6 +57,10 @@ class StoreInfo:
     schema_version: int
     schema_latest: int
     sizes: dict[str, int]
+
+
+SEARCH_MIGRATION = 11
+"""From this migration on, records written before search existed are indexed after migrating."""
 
 
 class Store:
@@ -188,6 +194,42 @@ class Store:
 
         return Artifacts(self)
 
+    @cached_property
+    def _search(self) -> Search:
+        from roost.search.hits import Search
+
+        return Search(self)
+
+    @cached_property
+    def _finder(self) -> Finder:
+        from roost.search.names import Finder
+
+        return Finder(self)
+
+    def search(self, query: str, *, kinds: Iterable[str] | None = None, session: str | None = None,
+               agent: str | None = None, tags: Iterable[str] | None = None, type: str | None = None,
+               since: datetime | float | None = None, until: datetime | float | None = None, limit: int = 20,
+               cursor: str | None = None, order: str = "relevance", all_versions: bool = False, raw: bool = False,
+               markers: tuple[str, str] = ("<mark>", "</mark>"), escape: bool = True) -> Results:
+        """Ranked full-text search across transcripts, memories, observations, artifacts and
+        sessions (docs/search.md). ``query`` is roost's query language: words (all must match),
+        ``"phrases"``, ``OR``, ``-excluded``, ``prefix*``; no query raises except an empty one.
+        ``kinds`` narrows the kinds; ``session``, ``agent``, ``tags`` (all of them), ``type`` and
+        ``since``/``until`` filter (a kind without such a field is left out). ``order="recent"``
+        sorts newest first. Returns up to ``limit`` (1 to 200) hits and the ``cursor`` of the next
+        page. ``all_versions`` includes old artifact versions; ``raw=True`` takes the backend's own
+        query syntax instead (FTS5 or tsquery; a syntax error is InvalidArgument). Snippets mark
+        matches with ``markers``, the text around them HTML-escaped unless ``escape=False``."""
+        return self._search(query, kinds=kinds, session=session, agent=agent, tags=tags, type=type, since=since,
+                            until=until, limit=limit, cursor=cursor, order=order, all_versions=all_versions,
+                            raw=raw, markers=markers, escape=escape)
+
+    def find(self, name: str, *, kinds: Iterable[str] | None = None, limit: int = 10) -> list[Match]:
+        """The names closest to ``name`` (typos, case and separators forgiven), best first, among
+        agents, sessions, artifacts, memory keys, tags, signals and locks (or ``kinds``): each a
+        :class:`~roost.search.names.Match` with its trigram similarity (0.3 to 1)."""
+        return self._finder(name, kinds=kinds, limit=limit)
+
     # -- what it is ---------------------------------------------------------------------------
 
     @property
@@ -275,6 +317,10 @@ class Store:
         applied: list[int] = []
         while step := self._execute(migrations.step, self._mset, target):
             applied.extend(step)
+        if max((s.version for s in self.migration_status() if s.state == "applied"), default=0) >= SEARCH_MIGRATION:
+            from roost.search import backfill
+
+            backfill.run(self)
         return applied
 
     def migration_status(self) -> list[migrations.MigrationState]:

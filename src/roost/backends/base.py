@@ -27,6 +27,9 @@ class Capabilities:
     """Row locks with SKIP LOCKED, so claimers do not queue behind each other."""
     multi_host: bool
     """Processes on several machines may share the store."""
+    search_vectors: bool
+    """The full-text index is fed the terms roost splits text into (PostgreSQL's tsvector, written
+    with the row) rather than tokenizing in the database (SQLite's FTS5): see roost.search.tokens."""
     remote: bool
     """The database is reached over a network connection, which can break after a commit and
     before its answer arrives. Writes that cannot simply run again then carry a request key

@@ -130,7 +130,7 @@ class SQLiteBackend:
     """See the module docstring."""
 
     dialect = "sqlite"
-    capabilities = Capabilities(notify=False, skip_locked=False, multi_host=False, remote=False)
+    capabilities = Capabilities(notify=False, skip_locked=False, multi_host=False, remote=False, search_vectors=False)
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings

@@ -24,6 +24,7 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, atomic, repeatable, to_datetime
 from roost.memory import _common as c
+from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -92,7 +93,9 @@ def put_whole(params: dict[str, Any], data: bytes, quota: int) -> Op[Artifact]:
     if found is None:
         yield from _quota_check(params, quota)
         found = (yield Query("blob_insert", {"project": params["project"], "sha256": params["sha256"],
-                                             "size": params["size"], "chunks": chunks})).scalar()
+                                             "size": params["size"], "chunks": chunks,
+                                             "search_text": params["search_text"],
+                                             "search": params["search"]})).scalar()
         if data:
             yield Query("chunk_put", {"blob": found, "seq": 0, "data": data})
     return (yield from _add_version(params, int(found), chunks))
@@ -116,7 +119,8 @@ def finish_upload(params: dict[str, Any], upload: int, chunks: int, quota: int) 
         return (yield from _add_version(params, int(found), chunks))
     yield from _quota_check(params, quota)
     named = (yield Query("blob_finish", {"blob": upload, "sha256": params["sha256"], "size": params["size"],
-                                         "chunks": chunks})).one()
+                                         "chunks": chunks, "search_text": params["search_text"],
+                                         "search": params["search"]})).one()
     if named is None:
         raise errors.RoostError(f"the upload of artifact {params['name']!r} was removed by cleanup before it "
                                 "finished (uploads idle for a day are taken as abandoned); put it again")
@@ -215,9 +219,17 @@ class Artifacts:
         second = reader.next_chunk() if first is not None else None
         if second is None:
             whole = first or b""
-            params.update(size=len(whole), sha256=reader.hasher.hexdigest(), is_text=reader.is_text)
+            params.update(size=len(whole), sha256=reader.hasher.hexdigest(), is_text=reader.is_text,
+                          **self._search_fields(reader.is_text, whole))
             return self._execute_put(put_whole, params, whole, quota)
         return self._stream(params, reader, [first or b"", second], quota)
+
+    def _search_fields(self, is_text: bool, head: bytes) -> dict[str, Any]:
+        """What search indexes of a text artifact: the text of its first chunk (at most
+        tokens.INDEXED_CHARS characters); nothing of other content."""
+        text = tokens.indexed_text(head) if is_text else None
+        vector = tokens.vector_of(self._store.capabilities.search_vectors and text is not None, text or "")
+        return {"search_text": text, "search": vector}
 
     def _execute_put(self, op: Any, params: dict[str, Any], *args: Any) -> Artifact:
         """Run a put's final transaction. A constraint it breaks is either an unknown session or
@@ -237,7 +249,8 @@ class Artifacts:
             for chunk in itertools.chain(head, iter(reader.next_chunk, None)):
                 self._store._execute(put_chunk, upload, seq, chunk)
                 seq += 1
-            params.update(size=reader.size, sha256=reader.hasher.hexdigest(), is_text=reader.is_text)
+            params.update(size=reader.size, sha256=reader.hasher.hexdigest(), is_text=reader.is_text,
+                          **self._search_fields(reader.is_text, head[0]))
             return self._execute_put(finish_upload, params, upload, seq, quota)
         except BaseException:
             with contextlib.suppress(errors.RoostError):  # (else cleanup removes it later)

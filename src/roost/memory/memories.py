@@ -18,6 +18,7 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, repeatable, to_datetime
 from roost.memory import _common as c
+from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -97,6 +98,8 @@ class Memories:
             "agent": c.optional_name(agent, "agent", v.AGENT_NAME_MAX),
             "if_absent": False,
         }
+        params["search"] = tokens.vector_of(self._store.capabilities.search_vectors,
+                                            tokens.memory_text(params["key"], content))
         if expected_version is not None:
             expected_version = v.integer(expected_version, "expected_version", 0, 2**62)
             if expected_version == 0:

@@ -18,6 +18,7 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, repeatable, to_datetime
 from roost.memory import _common as c
+from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -85,6 +86,7 @@ class Observations:
             "content": c.text(content, "observation content", CONTENT_MAX_BYTES),
             "cap": self._store.settings.observation_max_per_agent,
         }
+        params["search"] = tokens.vector_of(self._store.capabilities.search_vectors, params["content"])
         try:
             id_, created = self._store._execute(add, params)
         except errors.ConstraintViolation:

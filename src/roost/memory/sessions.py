@@ -20,6 +20,7 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, atomic, repeatable, to_datetime
 from roost.memory import _common as c
+from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.memory.transcripts import Entry
@@ -129,13 +130,14 @@ class Sessions:
         """A new, active session. ``id`` is generated (time-ordered) when not given; a given id that
         exists already is a :class:`~roost.errors.VersionConflict`."""
         given = c.session_id(id) if id is not None else None
-        params = {
+        params: dict[str, Any] = {
             "project": self._store.project,
             "id": given or new_id(),
             "title": v.name(title, "session title", c.TITLE_MAX),
             "participants": v.to_json(_participants(participants), "participants"),
             "metadata": c.metadata(metadata) or "{}",
         }
+        params["search"] = tokens.vector_of(self._store.capabilities.search_vectors, params["title"])
         made = self._store._execute(create, params)
         if made is None:
             raise errors.VersionConflict(f"a session with id {params['id']!r} already exists in project "

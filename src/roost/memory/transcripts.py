@@ -20,6 +20,7 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Batch, Op, Query, atomic, repeatable, to_datetime
 from roost.memory import _common as c
+from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -60,9 +61,10 @@ Groups = dict[str, list[tuple[int, Item]]]
 
 
 @atomic
-def append_rows(project: str, groups: Groups, total: int) -> Op[list[Entry]]:
+def append_rows(project: str, groups: Groups, total: int, vectors: bool) -> Op[list[Entry]]:
     """Append each session's items (with their index in the caller's list); sessions in sorted
-    order, so two batches that share sessions lock them in one order and cannot deadlock."""
+    order, so two batches that share sessions lock them in one order and cannot deadlock. With
+    ``vectors``, each row carries its search vector (Capabilities.search_vectors)."""
     out: list[Entry | None] = [None] * total
     for session in sorted(groups):
         items = groups[session]
@@ -90,7 +92,8 @@ def append_rows(project: str, groups: Groups, total: int) -> Op[list[Entry]]:
             if mid is not None:
                 known[mid] = entry  # the same message twice in one batch is stored once
             fresh.append((index, entry))
-            rows.append((project, session, last, role, content, agent, phase, iteration, mid, meta, stamp))
+            row = (project, session, last, role, content, agent, phase, iteration, mid, meta, stamp)
+            rows.append((*row, tokens.vector(content)) if vectors else row)
         if rows:
             yield Batch("transcript_insert", rows)
             ids = (yield Query("transcript_ids", {"project": project, "session": session, "after": first - 1})).rows
@@ -106,10 +109,10 @@ def append_rows(project: str, groups: Groups, total: int) -> Op[list[Entry]]:
 
 @repeatable
 @atomic
-def append_rows_keyed(project: str, groups: Groups, total: int) -> Op[list[Entry]]:
+def append_rows_keyed(project: str, groups: Groups, total: int, vectors: bool) -> Op[list[Entry]]:
     """The same append, for batches whose every entry has a message id: running it again after a
     lost answer finds the entries it stored and adds nothing, so it may be repeated."""
-    return (yield from append_rows(project, groups, total))
+    return (yield from append_rows(project, groups, total, vectors))
 
 
 def append_one(params: dict[str, Any]) -> Op[Entry]:
@@ -167,7 +170,8 @@ class Transcripts:
         params = dict(zip(("session", "role", "content", "agent", "phase", "iteration", "message_id", "metadata"),
                           item, strict=False))
         op = append_one if message_id is None else append_one_keyed
-        return self._store._execute(op, {"project": self._store.project, **params})
+        search = tokens.vector_of(self._store.capabilities.search_vectors, item[2])
+        return self._store._execute(op, {"project": self._store.project, **params, "search": search})
 
     def append_many(self, entries: Iterable[Mapping[str, Any]]) -> list[Entry]:
         """Append several entries (dicts with the arguments of :meth:`append`, ``session`` included)
@@ -187,7 +191,7 @@ class Transcripts:
         if not total:
             return []
         op = append_rows_keyed if keyed else append_rows
-        return self._store._execute(op, self._store.project, groups, total)
+        return self._store._execute(op, self._store.project, groups, total, self._store.capabilities.search_vectors)
 
     def get(self, entry_id: int) -> Entry | None:
         return self._store._execute(get, self._store.project, v.integer(entry_id, "entry id", 1, c.CURSOR_MAX))

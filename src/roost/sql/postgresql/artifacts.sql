@@ -12,8 +12,8 @@ RETURNING id
 
 -- name: blob_insert
 -- A whole blob whose content is known (small puts): its one chunk follows in the same transaction.
-INSERT INTO roost.artifact_blobs (project, sha256, size, chunks, touched_at)
-VALUES (%(project)s, %(sha256)s, %(size)s, %(chunks)s, clock_timestamp())
+INSERT INTO roost.artifact_blobs (project, sha256, size, chunks, touched_at, search_text, search)
+VALUES (%(project)s, %(sha256)s, %(size)s, %(chunks)s, clock_timestamp(), %(search_text)s, %(search)s::tsvector)
 RETURNING id
 
 -- name: blob_begin
@@ -30,7 +30,7 @@ WHERE id = (SELECT blob_id FROM c) AND sha256 IS NULL
 -- name: blob_finish
 -- Nothing comes back if cleanup removed the upload in the meantime.
 UPDATE roost.artifact_blobs SET sha256 = %(sha256)s, size = %(size)s, chunks = %(chunks)s,
-    touched_at = clock_timestamp()
+    touched_at = clock_timestamp(), search_text = %(search_text)s, search = %(search)s::tsvector
 WHERE id = %(blob)s AND sha256 IS NULL
 RETURNING id
 

@@ -6,11 +6,12 @@
 -- name: memory_upsert
 -- Insert, or overwrite (a new version) unless if_absent. Nothing comes back when it was refused.
 INSERT INTO roost.memories AS m (project, session_id, key, type, content, tags, agent, version, created_at,
-                                 updated_at)
+                                 updated_at, search)
 VALUES (%(project)s, %(session)s, %(key)s, %(type)s, %(content)s, ARRAY(SELECT jsonb_array_elements_text(%(tags)s::jsonb)), %(agent)s, 1,
-        clock_timestamp(), clock_timestamp())
+        clock_timestamp(), clock_timestamp(), %(search)s::tsvector)
 ON CONFLICT (project, (coalesce(session_id, '')), key) DO UPDATE SET
     type = excluded.type, content = excluded.content, tags = excluded.tags, agent = excluded.agent,
+    search = excluded.search,
     version = m.version + 1, seq = nextval('roost.memory_writes'), updated_at = excluded.updated_at
 WHERE NOT %(if_absent)s
 RETURNING id, session_id, key, type, content, tags, agent, version, extract(epoch FROM created_at)::float8,
@@ -19,6 +20,7 @@ RETURNING id, session_id, key, type, content, tags, agent, version, extract(epoc
 -- name: memory_replace
 -- Compare-and-set: only the memory at exactly %(expected)s (rechecked on the newest row).
 UPDATE roost.memories SET type = %(type)s, content = %(content)s, tags = ARRAY(SELECT jsonb_array_elements_text(%(tags)s::jsonb)), agent = %(agent)s,
+    search = %(search)s::tsvector,
     version = version + 1, seq = nextval('roost.memory_writes'), updated_at = clock_timestamp()
 WHERE project = %(project)s AND coalesce(session_id, '') = coalesce(%(session)s::text, '') AND key = %(key)s
   AND version = %(expected)s

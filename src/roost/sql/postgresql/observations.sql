@@ -3,10 +3,10 @@
 -- even before cleanup deletes it.
 
 -- name: observation_add
--- roost.observation_add (migration 0009): the insert, and the agent's oldest beyond the cap
--- removed in the same transaction.
+-- roost.observation_add (migrations 0009 and 0011): the insert with its search vector, and the
+-- agent's oldest beyond the cap removed in the same transaction.
 SELECT id, created_at FROM roost.observation_add(%(project)s, %(agent)s, %(session)s, %(kind)s, %(content)s,
-                                                 %(cap)s)
+                                                 %(cap)s, %(search)s::tsvector)
 
 -- name: observation_list
 SELECT id, agent, session_id, kind, content, extract(epoch FROM created_at)::float8 FROM roost.observations

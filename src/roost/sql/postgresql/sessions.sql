@@ -5,9 +5,9 @@
 -- name: session_insert
 -- Nothing comes back when the id is taken.
 INSERT INTO roost.sessions (project, id, title, status, participants, metadata, created_at, updated_at,
-                            last_activity)
+                            last_activity, search)
 VALUES (%(project)s, %(id)s, %(title)s, 'active', %(participants)s::jsonb, %(metadata)s, clock_timestamp(),
-        clock_timestamp(), clock_timestamp())
+        clock_timestamp(), clock_timestamp(), %(search)s::tsvector)
 ON CONFLICT (project, id) DO NOTHING
 RETURNING id, title, status, participants::text, metadata, extract(epoch FROM created_at)::float8,
           extract(epoch FROM updated_at)::float8, extract(epoch FROM last_activity)::float8,

@@ -20,9 +20,9 @@ WHERE project = %(project)s AND session_id = %(session)s
   AND message_id IN (SELECT jsonb_array_elements_text(%(message_ids)s::jsonb))
 
 -- name: transcript_insert
--- Rows are loaded with COPY (the fastest path into PostgreSQL).
+-- Rows are loaded with COPY (the fastest path into PostgreSQL), each with its search vector.
 COPY roost.transcript_entries (project, session_id, position, role, content, agent, phase, iteration,
-                               message_id, metadata, created_at) FROM STDIN
+                               message_id, metadata, created_at, search) FROM STDIN
 
 -- name: transcript_ids
 SELECT id FROM roost.transcript_entries
@@ -66,8 +66,8 @@ ORDER BY position DESC
 LIMIT %(limit)s
 
 -- name: transcript_append
--- One entry in one round trip (the single append's fast path): roost.transcript_append, migration
--- 0010. No rows: no such session (a message id the session holds returns the stored entry).
+-- One entry in one round trip (the single append's fast path): roost.transcript_append, migrations
+-- 0010 and 0011 (which added the search vector). No rows: no such session (a message id the session holds returns the stored entry).
 SELECT id, session_id, entry_position, role, content, agent, phase, iteration, message_id, metadata, created_at
 FROM roost.transcript_append(%(project)s, %(session)s, %(role)s, %(content)s, %(agent)s, %(phase)s,
-                             %(iteration)s, %(message_id)s, %(metadata)s)
+                             %(iteration)s, %(message_id)s, %(metadata)s, %(search)s::tsvector)

@@ -11,8 +11,8 @@ RETURNING id
 
 -- name: blob_insert
 -- A whole blob whose content is known (small puts): its one chunk follows in the same transaction.
-INSERT INTO artifact_blobs (project, sha256, size, chunks, touched_at)
-VALUES (:project, :sha256, :size, :chunks, (julianday('now') - 2440587.5) * 86400.0)
+INSERT INTO artifact_blobs (project, sha256, size, chunks, touched_at, search_text)
+VALUES (:project, :sha256, :size, :chunks, (julianday('now') - 2440587.5) * 86400.0, :search_text)
 RETURNING id
 
 -- name: blob_begin
@@ -27,7 +27,7 @@ UPDATE artifact_blobs SET touched_at = (julianday('now') - 2440587.5) * 86400.0 
 -- name: blob_finish
 -- Nothing comes back if cleanup removed the upload in the meantime.
 UPDATE artifact_blobs SET sha256 = :sha256, size = :size, chunks = :chunks,
-    touched_at = (julianday('now') - 2440587.5) * 86400.0
+    touched_at = (julianday('now') - 2440587.5) * 86400.0, search_text = :search_text
 WHERE id = :blob AND sha256 IS NULL
 RETURNING id
 

@@ -1,0 +1,275 @@
+"""``store.search``: ranked full-text search across what agents remember (docs/search.md).
+
+Each kind of record has its own index and its own query (roost/sql/<dialect>/search.sql); a search
+asks each kind it covers for its best ``limit + 1`` hits after the cursor and merges them. Hits go
+best first by score, then by kind and id, so that a cursor (the last hit's place) says exactly
+where the next page starts. The first page also records the newest record of each kind, and later
+pages leave out anything newer: records that arrive while a caller pages never shuffle the pages.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from roost import _validate as v
+from roost import errors
+from roost._op import Op, Query, repeatable, to_datetime
+from roost.memory import _common as c
+from roost.search import query as q
+from roost.search import snippets, tokens
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
+
+    from roost.store import Store
+
+KINDS = ("transcript", "memory", "observation", "artifact", "session")
+"""The kinds of record search covers, in the order hits of equal score are listed."""
+LIMIT_MAX = 200
+ORDERS = ("relevance", "recent")
+
+# Which filters each kind has: a search with a filter a kind lacks leaves that kind out.
+_HAS = {
+    "transcript": {"session", "agent", "type"},
+    "memory": {"session", "agent", "type", "tags"},
+    "observation": {"session", "agent", "type"},
+    "artifact": {"session", "type"},
+    "session": {"session", "type"},
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One record that matched. ``id``: the transcript entry's, memory's, observation's or
+    artifact version's id, or the session's id. ``name``: the memory's key, the artifact's name or
+    the session's id. ``type``: the entry's role, the memory's type, the observation's kind, the
+    artifact's type or the session's status. ``snippet``: a window of the text with the matches
+    marked; ``matches``: (start, end) of every match in ``text``, the record's searchable text."""
+
+    kind: str
+    id: int | str
+    score: float
+    snippet: str
+    matches: tuple[tuple[int, int], ...]
+    text: str
+    session: str | None
+    agent: str | None
+    type: str | None
+    name: str | None
+    version: int | None
+    position: int | None
+    created_at: datetime
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "score": self.score, "snippet": self.snippet,
+                "matches": [list(m) for m in self.matches], "session": self.session, "agent": self.agent,
+                "type": self.type, "name": self.name, "version": self.version, "position": self.position,
+                "created_at": self.created_at.isoformat()}
+
+
+@dataclass(frozen=True, slots=True)
+class Results:
+    """A page of hits, best first, and the ``cursor`` for the next page (None: this was the last)."""
+
+    hits: list[Hit]
+    cursor: str | None
+
+    def __iter__(self) -> Any:
+        return iter(self.hits)
+
+    def __len__(self) -> int:
+        return len(self.hits)
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where a page ends: the last hit's sort key, kind and id, and the first page's bounds."""
+
+    order: str
+    key: float
+    kind: int
+    id: int
+    bounds: tuple[int, ...]
+
+
+@repeatable
+def bounds() -> Op[tuple[int, ...]]:
+    row = (yield Query("search_bounds")).one()
+    assert row is not None
+    return tuple(int(x) for x in row)
+
+
+@repeatable
+def run(kinds: Sequence[str], params: dict[str, Any], place: _Place | None) -> Op[list[tuple[Any, ...]]]:
+    """Each kind's best hits after ``place``; rows tagged with their kind's index."""
+    found: list[tuple[Any, ...]] = []
+    for kind in kinds:
+        index = KINDS.index(kind)
+        after_key = after_id = None
+        if place is not None:
+            # Kinds listed before the cursor's own start after its key; those after it, at it.
+            after_key = place.key
+            after_id = 2**62 if index < place.kind else place.id if index == place.kind else -1
+        kind_params = {**params, "bound": params["bounds"][index], "after_key": after_key, "after_id": after_id}
+        for row in (yield Query(f"search_{kind}", kind_params)).rows:
+            found.append((index, *row))
+    return found
+
+
+class Search:
+    """Runs ``store.search``; one per store."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def __call__(self, query: str, *, kinds: Iterable[str] | None = None, session: str | None = None,
+                 agent: str | None = None, tags: Iterable[str] | None = None, type: str | None = None,
+                 since: datetime | float | None = None, until: datetime | float | None = None,
+                 limit: int = 20, cursor: str | None = None, order: str = "relevance",
+                 all_versions: bool = False, raw: bool = False,
+                 markers: tuple[str, str] = ("<mark>", "</mark>"), escape: bool = True) -> Results:
+        marker = _marker(markers, escape)
+        want = v.integer(limit, "limit", 1, LIMIT_MAX)
+        if order not in ORDERS:
+            raise errors.InvalidArgument(f"order must be 'relevance' or 'recent', not {v.shown(order)}")
+        for flag, what in ((all_versions, "all_versions"), (raw, "raw")):
+            if not isinstance(flag, bool):
+                raise errors.InvalidArgument(f"{what} must be True or False, not {flag.__class__.__name__}")
+        filters = {
+            "session": c.optional_session(session),
+            "agent": c.optional_name(agent, "agent", v.AGENT_NAME_MAX),
+            "type": c.optional_label(type, "type"),
+            "tags": None if tags is None else v.to_json(c.tags(tags), "tags"),
+        }
+        chosen = _kinds(kinds)
+        chosen = [k for k in chosen if all(filters[f] is None or f in _HAS[k] for f in filters)]
+        place = _decode(cursor, order)
+        text = q.require_query(query)
+        parsed = q.raw_terms(text) if raw else q.parse(text)
+        if (not raw and parsed.matches_nothing) or not chosen:
+            return Results([], None)
+        vectors = self._store.capabilities.search_vectors
+        match = text if raw else (q.tsquery(parsed) if vectors else q.fts5(parsed))
+        params: dict[str, Any] = {
+            "project": self._store.project, **filters,
+            "match": match, "tsquery": match,
+            "since": _moment(since, "since"), "until": _moment(until, "until"),
+            "recent": order == "recent", "all_versions": all_versions,
+            "max_age": self._store.settings.observation_retention_days * 86400.0,
+            "limit": want + 1,
+            "bounds": place.bounds if place is not None else self._store._execute(bounds),
+        }
+        if raw and vectors:
+            params["tsquery"] = _raw_tsquery(self._store, text)
+        try:
+            rows = self._store._execute(run, chosen, params, place)
+        except errors.InvalidArgument:
+            raise
+        except errors.RoostError as exc:
+            if raw:
+                raise errors.InvalidArgument(f"raw query {v.shown(text)} was refused by the backend: {exc}") from None
+            raise
+        rows.sort(key=lambda r: (r[-1], r[0], r[1]))
+        page = rows[:want]
+        hits = [_hit(r, parsed, marker) for r in page]
+        next_cursor = None
+        if len(rows) > want:
+            last = page[-1]
+            next_cursor = _encode(_Place(order, float(last[-1]), int(last[0]), int(last[1]), params["bounds"]))
+        return Results(hits, next_cursor)
+
+
+def _raw_tsquery(store: Store, text: str) -> str:
+    """A raw PostgreSQL query, checked by the server's own parser (``to_tsquery('simple', …)``)."""
+    try:
+        return str(store._execute(_to_tsquery, text))
+    except errors.RoostError as exc:
+        raise errors.InvalidArgument(f"raw query {v.shown(text)} is not valid tsquery syntax: {exc}") from None
+
+
+@repeatable
+def _to_tsquery(text: str) -> Op[str]:
+    return str((yield Query("search_raw_tsquery", {"text": text})).scalar())
+
+
+def _hit(row: tuple[Any, ...], parsed: q.Parsed, marker: snippets.Marker) -> Hit:
+    index, id_, score, session, agent, type_, name, version, position, created, text = row[:11]
+    kind = KINDS[index]
+    if kind == "memory":
+        text = tokens.memory_text(name, v.stored_json(text))
+    text = text or ""
+    snippet, offsets = snippets.snippet(text, parsed, marker)
+    return Hit(kind, name if kind == "session" else int(id_), float(score), snippet, offsets, text, session, agent,
+               type_, name, None if version is None else int(version), None if position is None else int(position),
+               to_datetime(created))
+
+
+def _kinds(kinds: object) -> list[str]:
+    if kinds is None:
+        return list(KINDS)
+    if isinstance(kinds, str):
+        kinds = [kinds]
+    if not isinstance(kinds, list | tuple | set | frozenset):
+        raise errors.InvalidArgument(f"kinds must be a list of kinds, not {type(kinds).__name__}")
+    chosen = []
+    for kind in kinds:
+        if kind not in KINDS:
+            raise errors.InvalidArgument(f"unknown kind {v.shown(kind)}; search covers {', '.join(KINDS)}")
+        if kind not in chosen:
+            chosen.append(kind)
+    if not chosen:
+        raise errors.InvalidArgument(f"kinds is empty; give at least one of {', '.join(KINDS)} (or None for all)")
+    return chosen
+
+
+def _moment(value: object, what: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise errors.InvalidArgument(f"{what} must be timezone-aware (for example datetime.now(UTC))")
+        return value.timestamp()
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise errors.InvalidArgument(f"{what} must be a datetime or epoch seconds, not {type(value).__name__}")
+    return v.seconds(value, f"{what} (epoch seconds)", 0, 2**35)
+
+
+def _marker(markers: object, escape: object) -> snippets.Marker:
+    if (not isinstance(markers, tuple | list) or len(markers) != 2
+            or not all(isinstance(m, str) and len(m) <= 64 for m in markers)):
+        raise errors.InvalidArgument("markers must be two strings (before and after a match), each at most 64 "
+                                     "characters")
+    if not isinstance(escape, bool):
+        raise errors.InvalidArgument(f"escape must be True or False, not {type(escape).__name__}")
+    return snippets.Marker(markers[0], markers[1], escape)
+
+
+def _encode(place: _Place) -> str:
+    raw = json.dumps([1, place.order, place.key, place.kind, place.id, list(place.bounds)], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def _decode(cursor: object, order: str) -> _Place | None:
+    if cursor is None:
+        return None
+    bad = errors.InvalidArgument(f"cursor {v.shown(cursor)} is not a search cursor roost returned")
+    if not isinstance(cursor, str) or len(cursor) > 400:
+        raise bad
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        version, was, key, kind, id_, limits = data
+        ok = (version == 1 and was in ORDERS and isinstance(key, float | int) and not isinstance(key, bool)
+              and isinstance(kind, int) and 0 <= kind < len(KINDS) and isinstance(id_, int)
+              and isinstance(limits, list) and len(limits) == len(KINDS)
+              and all(isinstance(b, int) and b >= 0 for b in limits))
+    except (ValueError, TypeError):
+        raise bad from None
+    if not ok:
+        raise bad
+    if was != order:
+        raise errors.InvalidArgument(f"this cursor pages a search in {was!r} order, not {order!r}")
+    return _Place(was, float(key), kind, id_, tuple(limits))
