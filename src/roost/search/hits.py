@@ -87,13 +87,12 @@ class Results:
 
 @dataclass(frozen=True, slots=True)
 class _Place:
-    """Where a page ends: the last hit's sort key, kind and id, and the first page's bounds."""
+    """Where paging stands: the first page's bounds, and for each kind that has shown hits, the
+    last one shown (its sort key, tie and id)."""
 
     order: str
-    key: float
-    kind: int
-    id: int
     bounds: tuple[int, ...]
+    anchors: dict[int, tuple[float, int, int]]
 
 
 @repeatable
@@ -105,17 +104,23 @@ def bounds() -> Op[tuple[int, ...]]:
 
 @repeatable
 def run(kinds: Sequence[str], params: dict[str, Any], place: _Place | None) -> Op[list[tuple[Any, ...]]]:
-    """Each kind's best hits after ``place``; rows tagged with their kind's index."""
+    """Each kind's best hits after its anchor, rows tagged with their kind's index.
+
+    A kind's anchor is re-read first (its sort key now): BM25 weights move as records arrive, all
+    of a kind's scores together, so paging on from where that hit stands *now* neither repeats nor
+    skips hits. (PostgreSQL's ranks do not move; the re-read finds the same key.)"""
     found: list[tuple[Any, ...]] = []
     for kind in kinds:
         index = KINDS.index(kind)
-        after_key = after_id = None
-        if place is not None:
-            # Kinds listed before the cursor's own start after its key; those after it, at it.
-            after_key = place.key
-            after_id = 2**62 if index < place.kind else place.id if index == place.kind else -1
-        kind_params = {**params, "bound": params["bounds"][index], "after_key": after_key, "after_id": after_id}
-        for row in (yield Query(f"search_{kind}", kind_params)).rows:
+        base = {**params, "bound": params["bounds"][index], "only": None, "after_key": None, "after_tie": None}
+        anchor = place.anchors.get(index) if place is not None else None
+        if anchor is not None:
+            key, tie, id_ = anchor
+            now = (yield Query(f"search_{kind}", {**base, "only": id_, "limit": 1})).one()
+            if now is not None:
+                key, tie = float(now[-2]), int(now[-1])
+            base.update(after_key=key, after_tie=tie)
+        for row in (yield Query(f"search_{kind}", base)).rows:
             found.append((index, *row))
     return found
 
@@ -173,13 +178,15 @@ class Search:
             if raw:
                 raise errors.InvalidArgument(f"raw query {v.shown(text)} was refused by the backend: {exc}") from None
             raise
-        rows.sort(key=lambda r: (r[-1], r[0], r[1]))
+        rows.sort(key=lambda r: (r[-2], r[0], r[-1]))
         page = rows[:want]
         hits = [_hit(r, parsed, marker) for r in page]
         next_cursor = None
         if len(rows) > want:
-            last = page[-1]
-            next_cursor = _encode(_Place(order, float(last[-1]), int(last[0]), int(last[1]), params["bounds"]))
+            anchors = dict(place.anchors) if place is not None else {}
+            for r in page:
+                anchors[int(r[0])] = (float(r[-2]), int(r[-1]), int(r[1]))
+            next_cursor = _encode(_Place(order, params["bounds"], anchors))
         return Results(hits, next_cursor)
 
 
@@ -249,7 +256,8 @@ def _marker(markers: object, escape: object) -> snippets.Marker:
 
 
 def _encode(place: _Place) -> str:
-    raw = json.dumps([1, place.order, place.key, place.kind, place.id, list(place.bounds)], separators=(",", ":"))
+    anchors = [[kind, key, tie, id_] for kind, (key, tie, id_) in sorted(place.anchors.items())]
+    raw = json.dumps([2, place.order, list(place.bounds), anchors], separators=(",", ":"))
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
@@ -257,19 +265,23 @@ def _decode(cursor: object, order: str) -> _Place | None:
     if cursor is None:
         return None
     bad = errors.InvalidArgument(f"cursor {v.shown(cursor)} is not a search cursor roost returned")
-    if not isinstance(cursor, str) or len(cursor) > 400:
+    if not isinstance(cursor, str) or not cursor or len(cursor) > 1000:
         raise bad
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        version, was, key, kind, id_, limits = data
-        ok = (version == 1 and was in ORDERS and isinstance(key, float | int) and not isinstance(key, bool)
-              and isinstance(kind, int) and 0 <= kind < len(KINDS) and isinstance(id_, int)
-              and isinstance(limits, list) and len(limits) == len(KINDS)
-              and all(isinstance(b, int) and b >= 0 for b in limits))
+        version, was, limits, anchors = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        ok = (version == 2 and was in ORDERS and isinstance(limits, list) and len(limits) == len(KINDS)
+              and all(_is_int(b) and b >= 0 for b in limits) and isinstance(anchors, list)
+              and all(isinstance(a, list) and len(a) == 4 and _is_int(a[0]) and 0 <= a[0] < len(KINDS)
+                      and isinstance(a[1], float | int) and not isinstance(a[1], bool) and _is_int(a[2])
+                      and _is_int(a[3]) for a in anchors))
     except (ValueError, TypeError):
         raise bad from None
     if not ok:
         raise bad
     if was != order:
         raise errors.InvalidArgument(f"this cursor pages a search in {was!r} order, not {order!r}")
-    return _Place(was, float(key), kind, id_, tuple(limits))
+    return _Place(was, tuple(limits), {a[0]: (float(a[1]), a[2], a[3]) for a in anchors})
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -95,7 +95,8 @@ def _best_window(found: list[tuple[int, int, str]], marked: list[int]) -> int:
         key = (len({found[j][2] for j in inside}), len(inside))
         if key > best_key:
             best, best_key = i, key
-    return max(0, best - 3)
+    start = best - 3
+    return 0 if start < 6 else start  # near the beginning: begin there rather than cut a few words
 
 
 def _clean(piece: str, marker: Marker) -> str:

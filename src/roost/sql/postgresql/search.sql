@@ -2,12 +2,14 @@
 -- vector finds the matches (%(tsquery)s is a tsquery literal built by roost from the parsed query,
 -- cast, never parsed as the user's text), ts_rank_cd ranks them, and the record's own row supplies
 -- the filters and what a hit shows. Every hit comes back as: id, score (higher is better),
--- session, agent, type, name, version, position, created_at, text, sort_key. Pages go in sort_key
--- then id order: %(recent)s sorts by time instead of rank; %(after_key)s/%(after_id)s are the
--- previous page's last hit; %(bound)s leaves out records written after the first page.
+-- session, agent, type, name, version, position, created_at, text, sort_key, tie. Hits go in
+-- sort_key then tie order: rank then id, or with %(recent)s time then newest id first.
+-- %(after_key)s/%(after_tie)s are the kind's last hit on the pages before; %(only)s asks for that
+-- one hit alone (its rank now); %(bound)s leaves out records written after the first page.
 
 -- name: search_transcript
-SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key FROM (
+SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key,
+                         CASE WHEN %(recent)s THEN -i.id ELSE i.id END AS tie FROM (
     SELECT t.id, ts_rank_cd(t.search, q, 1)::float8 AS score,
            t.session_id, t.agent, t.role, NULL::text, NULL::bigint, t.position,
            extract(epoch FROM t.created_at)::float8 AS at, t.content
@@ -18,14 +20,16 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
       AND (%(type)s::text IS NULL OR t.role = %(type)s::text)
       AND (%(since)s::float8 IS NULL OR t.created_at >= to_timestamp(%(since)s::float8))
       AND (%(until)s::float8 IS NULL OR t.created_at < to_timestamp(%(until)s::float8))
+      AND (%(only)s::bigint IS NULL OR t.id = %(only)s::bigint)
 ) i) h
 WHERE %(after_key)s::float8 IS NULL OR h.sort_key > %(after_key)s::float8
-   OR (h.sort_key = %(after_key)s::float8 AND h.id > %(after_id)s::bigint)
-ORDER BY h.sort_key, h.id
+   OR (h.sort_key = %(after_key)s::float8 AND h.tie > %(after_tie)s::bigint)
+ORDER BY h.sort_key, h.tie
 LIMIT %(limit)s
 
 -- name: search_memory
-SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key FROM (
+SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key,
+                         CASE WHEN %(recent)s THEN -i.id ELSE i.id END AS tie FROM (
     SELECT m.id, ts_rank_cd(m.search, q, 1)::float8 AS score,
            m.session_id, m.agent, m.type, m.key, m.version::bigint, NULL::bigint,
            extract(epoch FROM m.updated_at)::float8 AS at, m.content
@@ -37,15 +41,17 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
       AND (%(tags)s::jsonb IS NULL OR m.tags @> ARRAY(SELECT jsonb_array_elements_text(%(tags)s::jsonb)))
       AND (%(since)s::float8 IS NULL OR m.updated_at >= to_timestamp(%(since)s::float8))
       AND (%(until)s::float8 IS NULL OR m.updated_at < to_timestamp(%(until)s::float8))
+      AND (%(only)s::bigint IS NULL OR m.id = %(only)s::bigint)
 ) i) h
 WHERE %(after_key)s::float8 IS NULL OR h.sort_key > %(after_key)s::float8
-   OR (h.sort_key = %(after_key)s::float8 AND h.id > %(after_id)s::bigint)
-ORDER BY h.sort_key, h.id
+   OR (h.sort_key = %(after_key)s::float8 AND h.tie > %(after_tie)s::bigint)
+ORDER BY h.sort_key, h.tie
 LIMIT %(limit)s
 
 -- name: search_observation
 -- Observations past retention (%(max_age)s seconds) are never found, cleaned up or not.
-SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key FROM (
+SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key,
+                         CASE WHEN %(recent)s THEN -i.id ELSE i.id END AS tie FROM (
     SELECT o.id, ts_rank_cd(o.search, q, 1)::float8 AS score,
            o.session_id, o.agent, o.kind, NULL::text, NULL::bigint, NULL::bigint,
            extract(epoch FROM o.created_at)::float8 AS at, o.content
@@ -57,14 +63,16 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
       AND (%(type)s::text IS NULL OR o.kind = %(type)s::text)
       AND (%(since)s::float8 IS NULL OR o.created_at >= to_timestamp(%(since)s::float8))
       AND (%(until)s::float8 IS NULL OR o.created_at < to_timestamp(%(until)s::float8))
+      AND (%(only)s::bigint IS NULL OR o.id = %(only)s::bigint)
 ) i) h
 WHERE %(after_key)s::float8 IS NULL OR h.sort_key > %(after_key)s::float8
-   OR (h.sort_key = %(after_key)s::float8 AND h.id > %(after_id)s::bigint)
-ORDER BY h.sort_key, h.id
+   OR (h.sort_key = %(after_key)s::float8 AND h.tie > %(after_tie)s::bigint)
+ORDER BY h.sort_key, h.tie
 LIMIT %(limit)s
 
 -- name: search_session
-SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key FROM (
+SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key,
+                         CASE WHEN %(recent)s THEN -i.id ELSE i.id END AS tie FROM (
     SELECT s.seq AS id, ts_rank_cd(s.search, q, 1)::float8 AS score,
            s.id AS session_id, NULL::text, s.status, s.id AS name, NULL::bigint, NULL::bigint,
            extract(epoch FROM s.created_at)::float8 AS at, s.title
@@ -74,16 +82,18 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
       AND (%(type)s::text IS NULL OR s.status = %(type)s::text)
       AND (%(since)s::float8 IS NULL OR s.created_at >= to_timestamp(%(since)s::float8))
       AND (%(until)s::float8 IS NULL OR s.created_at < to_timestamp(%(until)s::float8))
+      AND (%(only)s::bigint IS NULL OR s.seq = %(only)s::bigint)
 ) i) h
 WHERE %(after_key)s::float8 IS NULL OR h.sort_key > %(after_key)s::float8
-   OR (h.sort_key = %(after_key)s::float8 AND h.id > %(after_id)s::bigint)
-ORDER BY h.sort_key, h.id
+   OR (h.sort_key = %(after_key)s::float8 AND h.tie > %(after_tie)s::bigint)
+ORDER BY h.sort_key, h.tie
 LIMIT %(limit)s
 
 -- name: search_artifact
 -- The index holds each text blob once; every artifact version with that content is a hit. Only
 -- each name's newest version, unless %(all_versions)s.
-SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key FROM (
+SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key,
+                         CASE WHEN %(recent)s THEN -i.id ELSE i.id END AS tie FROM (
     SELECT a.id, ts_rank_cd(b.search, q, 1)::float8 AS score,
            a.session_id, NULL::text, a.type, a.name, a.version::bigint, NULL::bigint,
            extract(epoch FROM a.created_at)::float8 AS at, b.search_text
@@ -95,10 +105,11 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
       AND (%(type)s::text IS NULL OR a.type = %(type)s::text)
       AND (%(since)s::float8 IS NULL OR a.created_at >= to_timestamp(%(since)s::float8))
       AND (%(until)s::float8 IS NULL OR a.created_at < to_timestamp(%(until)s::float8))
+      AND (%(only)s::bigint IS NULL OR a.id = %(only)s::bigint)
 ) i) h
 WHERE %(after_key)s::float8 IS NULL OR h.sort_key > %(after_key)s::float8
-   OR (h.sort_key = %(after_key)s::float8 AND h.id > %(after_id)s::bigint)
-ORDER BY h.sort_key, h.id
+   OR (h.sort_key = %(after_key)s::float8 AND h.tie > %(after_tie)s::bigint)
+ORDER BY h.sort_key, h.tie
 LIMIT %(limit)s
 
 -- name: search_raw_tsquery
@@ -106,11 +117,11 @@ LIMIT %(limit)s
 SELECT to_tsquery('simple', %(text)s)::text
 
 -- name: search_bounds
--- The newest record of each kind when a search's first page is read: later pages leave out what
+-- The newest record of each kind (in the order of roost.search.hits.KINDS) when a search's first page is read: later pages leave out what
 -- was written after it, so new records never reshuffle a paging in progress.
 SELECT (SELECT coalesce(max(id), 0) FROM roost.transcript_entries), (SELECT coalesce(max(id), 0) FROM roost.memories),
-       (SELECT coalesce(max(id), 0) FROM roost.observations), (SELECT coalesce(max(seq), 0) FROM roost.sessions),
-       (SELECT coalesce(max(id), 0) FROM roost.artifacts)
+       (SELECT coalesce(max(id), 0) FROM roost.observations), (SELECT coalesce(max(id), 0) FROM roost.artifacts),
+       (SELECT coalesce(max(seq), 0) FROM roost.sessions)
 
 -- name: search_backfill_claim
 -- The kind's bookmark, locked for the batch: a second process waits, then reads where it ended.

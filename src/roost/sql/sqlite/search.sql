@@ -9,7 +9,8 @@
 -- name: search_transcript
 SELECT t.id, -search_transcripts.rank AS score,
        t.session_id, t.agent, t.role, NULL, NULL, t.position, t.created_at, t.content,
-       CASE WHEN :recent THEN -t.created_at ELSE search_transcripts.rank END AS sort_key
+       CASE WHEN :recent THEN -t.created_at ELSE search_transcripts.rank END AS sort_key,
+       CASE WHEN :recent THEN -t.id ELSE t.id END AS tie
 FROM search_transcripts JOIN transcript_entries t ON t.id = search_transcripts.rowid
 WHERE search_transcripts MATCH :match AND t.project = :project AND t.id <= :bound
   AND (:session IS NULL OR t.session_id = :session)
@@ -17,14 +18,16 @@ WHERE search_transcripts MATCH :match AND t.project = :project AND t.id <= :boun
   AND (:type IS NULL OR t.role = :type)
   AND (:since IS NULL OR t.created_at >= :since)
   AND (:until IS NULL OR t.created_at < :until)
-  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND t.id > :after_id))
-ORDER BY sort_key, t.id
+  AND (:only IS NULL OR t.id = :only)
+  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND tie > :after_tie))
+ORDER BY sort_key, tie
 LIMIT :limit
 
 -- name: search_memory
 SELECT m.id, -search_memories.rank AS score,
        m.session_id, m.agent, m.type, m.key, m.version, NULL, m.updated_at, m.content,
-       CASE WHEN :recent THEN -m.updated_at ELSE search_memories.rank END AS sort_key
+       CASE WHEN :recent THEN -m.updated_at ELSE search_memories.rank END AS sort_key,
+       CASE WHEN :recent THEN -m.id ELSE m.id END AS tie
 FROM search_memories JOIN memories m ON m.id = search_memories.rowid
 WHERE search_memories MATCH :match AND m.project = :project AND m.id <= :bound
   AND (:session IS NULL OR m.session_id = :session)
@@ -34,15 +37,17 @@ WHERE search_memories MATCH :match AND m.project = :project AND m.id <= :bound
                                     WHERE w.value NOT IN (SELECT value FROM json_each(m.tags))))
   AND (:since IS NULL OR m.updated_at >= :since)
   AND (:until IS NULL OR m.updated_at < :until)
-  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND m.id > :after_id))
-ORDER BY sort_key, m.id
+  AND (:only IS NULL OR m.id = :only)
+  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND tie > :after_tie))
+ORDER BY sort_key, tie
 LIMIT :limit
 
 -- name: search_observation
 -- Observations past retention (:max_age seconds) are never found, cleaned up or not.
 SELECT o.id, -search_observations.rank AS score,
        o.session_id, o.agent, o.kind, NULL, NULL, NULL, o.created_at, o.content,
-       CASE WHEN :recent THEN -o.created_at ELSE search_observations.rank END AS sort_key
+       CASE WHEN :recent THEN -o.created_at ELSE search_observations.rank END AS sort_key,
+       CASE WHEN :recent THEN -o.id ELSE o.id END AS tie
 FROM search_observations JOIN observations o ON o.id = search_observations.rowid
 WHERE search_observations MATCH :match AND o.project = :project AND o.id <= :bound
   AND o.created_at >= (julianday('now') - 2440587.5) * 86400.0 - :max_age
@@ -51,22 +56,25 @@ WHERE search_observations MATCH :match AND o.project = :project AND o.id <= :bou
   AND (:type IS NULL OR o.kind = :type)
   AND (:since IS NULL OR o.created_at >= :since)
   AND (:until IS NULL OR o.created_at < :until)
-  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND o.id > :after_id))
-ORDER BY sort_key, o.id
+  AND (:only IS NULL OR o.id = :only)
+  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND tie > :after_tie))
+ORDER BY sort_key, tie
 LIMIT :limit
 
 -- name: search_session
 SELECT s.seq, -search_sessions.rank AS score,
        s.id, NULL, s.status, s.id, NULL, NULL, s.created_at, s.title,
-       CASE WHEN :recent THEN -s.created_at ELSE search_sessions.rank END AS sort_key
+       CASE WHEN :recent THEN -s.created_at ELSE search_sessions.rank END AS sort_key,
+       CASE WHEN :recent THEN -s.seq ELSE s.seq END AS tie
 FROM search_sessions JOIN sessions s ON s.seq = search_sessions.rowid
 WHERE search_sessions MATCH :match AND s.project = :project AND s.seq <= :bound
   AND (:session IS NULL OR s.id = :session)
   AND (:type IS NULL OR s.status = :type)
   AND (:since IS NULL OR s.created_at >= :since)
   AND (:until IS NULL OR s.created_at < :until)
-  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND s.seq > :after_id))
-ORDER BY sort_key, s.seq
+  AND (:only IS NULL OR s.seq = :only)
+  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND tie > :after_tie))
+ORDER BY sort_key, tie
 LIMIT :limit
 
 -- name: search_artifact
@@ -74,7 +82,8 @@ LIMIT :limit
 -- each name's newest version, unless :all_versions.
 SELECT a.id, -search_artifacts.rank AS score,
        a.session_id, NULL, a.type, a.name, a.version, NULL, a.created_at, b.search_text,
-       CASE WHEN :recent THEN -a.created_at ELSE search_artifacts.rank END AS sort_key
+       CASE WHEN :recent THEN -a.created_at ELSE search_artifacts.rank END AS sort_key,
+       CASE WHEN :recent THEN -a.id ELSE a.id END AS tie
 FROM search_artifacts JOIN artifact_blobs b ON b.id = search_artifacts.rowid JOIN artifacts a ON a.blob_id = b.id
 WHERE search_artifacts MATCH :match AND a.project = :project AND a.id <= :bound
   AND (:all_versions OR a.version = (SELECT max(x.version) FROM artifacts x
@@ -83,16 +92,17 @@ WHERE search_artifacts MATCH :match AND a.project = :project AND a.id <= :bound
   AND (:type IS NULL OR a.type = :type)
   AND (:since IS NULL OR a.created_at >= :since)
   AND (:until IS NULL OR a.created_at < :until)
-  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND a.id > :after_id))
-ORDER BY sort_key, a.id
+  AND (:only IS NULL OR a.id = :only)
+  AND (:after_key IS NULL OR sort_key > :after_key OR (sort_key = :after_key AND tie > :after_tie))
+ORDER BY sort_key, tie
 LIMIT :limit
 
 -- name: search_bounds
--- The newest record of each kind when a search's first page is read: later pages leave out what
+-- The newest record of each kind (in the order of roost.search.hits.KINDS) when a search's first page is read: later pages leave out what
 -- was written after it, so new records never reshuffle a paging in progress.
 SELECT (SELECT coalesce(max(id), 0) FROM transcript_entries), (SELECT coalesce(max(id), 0) FROM memories),
-       (SELECT coalesce(max(id), 0) FROM observations), (SELECT coalesce(max(seq), 0) FROM sessions),
-       (SELECT coalesce(max(id), 0) FROM artifacts)
+       (SELECT coalesce(max(id), 0) FROM observations), (SELECT coalesce(max(id), 0) FROM artifacts),
+       (SELECT coalesce(max(seq), 0) FROM sessions)
 
 -- name: search_backfill_claim
 -- Inside the batch's write transaction, so no other process is between this read and its write.
