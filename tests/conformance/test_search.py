@@ -225,7 +225,7 @@ def test_bad_arguments_are_clear_errors(corpus):
     with pytest.raises(errors.InvalidArgument, match="since"):
         store.search("deploy", since="yesterday")  # type: ignore[arg-type]
     with pytest.raises(errors.InvalidArgument, match="timezone-aware"):
-        store.search("deploy", until=datetime(2026, 1, 1))  # noqa: DTZ001
+        store.search("deploy", until=datetime(2026, 1, 1))
     with pytest.raises(errors.InvalidArgument, match="session id"):
         store.search("deploy", session="")
     with pytest.raises(errors.InvalidArgument, match="tag"):
