@@ -165,7 +165,7 @@ def test_clear_cut_ranking_is_the_same_on_every_backend(url):
         store.sessions.create("Ranking", id="r")
         filler = " ".join(f"word{i}" for i in range(30))
         texts = {"few": f"zebra {filler}", "many": "zebra zebra zebra zebra", "one": "zebra lion tiger bear wolf"}
-        ids = {store.transcripts.append("r", "assistant", t).id: name for name, t in texts.items()}
+        ids: dict[int | str, str] = {store.transcripts.append("r", "assistant", t).id: n for n, t in texts.items()}
         ranked = [ids[h.id] for h in store.search("zebra").hits]
         assert ranked == ["many", "one", "few"]
         scores = [h.score for h in store.search("zebra").hits]
@@ -204,26 +204,26 @@ def test_bad_arguments_are_clear_errors(corpus):
     with pytest.raises(errors.InvalidArgument, match="query is empty"):
         store.search("  \t\n")
     with pytest.raises(errors.InvalidArgument, match="query must be a string"):
-        store.search(None)  # type: ignore[arg-type]
+        store.search(None)
     for limit in (0, -1, 201, "10", 2.5, True):
         with pytest.raises(errors.InvalidArgument, match="limit"):
-            store.search("deploy", limit=limit)  # type: ignore[arg-type]
+            store.search("deploy", limit=limit)
     with pytest.raises(errors.InvalidArgument, match="unknown kind 'memories'"):
         store.search("deploy", kinds=["memories"])
     with pytest.raises(errors.InvalidArgument, match="kinds is empty"):
         store.search("deploy", kinds=[])
     with pytest.raises(errors.InvalidArgument, match="kinds must be a list"):
-        store.search("deploy", kinds=7)  # type: ignore[arg-type]
+        store.search("deploy", kinds=7)
     for cursor in ("nope", "", "x" * 500, "WzEsInJlbGV2YW5jZSJd", 12):
         with pytest.raises(errors.InvalidArgument, match="cursor"):
-            store.search("deploy", cursor=cursor)  # type: ignore[arg-type]
+            store.search("deploy", cursor=cursor)
     with pytest.raises(errors.InvalidArgument, match="order"):
         store.search("deploy", order="best")
     recent = store.search("deploy", limit=1, order="recent").cursor
     with pytest.raises(errors.InvalidArgument, match="'recent' order"):
         store.search("deploy", cursor=recent)
     with pytest.raises(errors.InvalidArgument, match="since"):
-        store.search("deploy", since="yesterday")  # type: ignore[arg-type]
+        store.search("deploy", since="yesterday")
     with pytest.raises(errors.InvalidArgument, match="timezone-aware"):
         store.search("deploy", until=datetime(2026, 1, 1))
     with pytest.raises(errors.InvalidArgument, match="session id"):
@@ -233,13 +233,13 @@ def test_bad_arguments_are_clear_errors(corpus):
     with pytest.raises(errors.InvalidArgument, match="tags must be a list"):
         store.search("deploy", tags="ops")
     with pytest.raises(errors.InvalidArgument, match="markers"):
-        store.search("deploy", markers=("<b>",))  # type: ignore[arg-type]
+        store.search("deploy", markers=("<b>",))
     with pytest.raises(errors.InvalidArgument, match="raw query"):
         store.search('deploy AND (', raw=True)
     assert store.search("deploy", raw=True).hits  # the backend's own syntax, for a plain word
     for name in ("", "  ", None, "x" * 513, "a\x00b"):
         with pytest.raises(errors.InvalidArgument, match="name"):
-            store.find(name)  # type: ignore[arg-type]
+            store.find(name)
     with pytest.raises(errors.InvalidArgument, match="unknown kind 'memory_key'"):
         store.find("deploy", kinds=["memory_key"])
     with pytest.raises(errors.InvalidArgument, match="limit"):
