@@ -83,4 +83,21 @@ def doctor(mset: migrations.MigrationSet, skew_warn: float = 1.0) -> Op[list[Che
                             "run `roost migrate`"))
     else:
         checks.append(Check("migrations", "ok", f"schema at version {mset.latest}"))
+        checks.extend((yield from _search_checks()))
+    return checks
+
+
+def _search_checks() -> Op[list[Check]]:
+    """Whether every record is indexed yet (an upgrade indexes old ones in batches), and whether
+    fuzzy lookup has a trigram index (pg_trgm on PostgreSQL)."""
+    left = (yield Query("search_backfill_pending")).rows
+    checks = [Check("search index", "ok", "every record is indexed") if not left else
+              Check("search index", "warn", f"{sum(int(u) - int(d) for _, d, u in left):,} records written before "
+                    "search are not indexed yet", "run `roost migrate` (it indexes them in batches)")]
+    if (yield Query("find_trigram_available")).scalar():
+        checks.append(Check("fuzzy lookup", "ok", "trigram index"))
+    else:
+        checks.append(Check("fuzzy lookup", "warn", "pg_trgm is not installed: store.find reads every name of "
+                            "the kinds asked for (slower; the same results)",
+                            "CREATE EXTENSION pg_trgm (the database owner may), then run `roost migrate`"))
     return checks

@@ -318,9 +318,10 @@ class Store:
         while step := self._execute(migrations.step, self._mset, target):
             applied.extend(step)
         if max((s.version for s in self.migration_status() if s.state == "applied"), default=0) >= SEARCH_MIGRATION:
-            from roost.search import backfill
+            from roost.search import backfill, names
 
             backfill.run(self)
+            names.install_trigram(self)
         return applied
 
     def migration_status(self) -> list[migrations.MigrationState]:

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost import _validate as v
 from roost import errors
-from roost._op import Op, Query, repeatable
+from roost._op import Op, Query, atomic, repeatable
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -99,6 +99,19 @@ def lookup(project: str, name: str, kinds: list[str], limit: int, indexed: bool)
 @repeatable
 def trigram_index() -> Op[bool]:
     return bool((yield Query("find_trigram_available")).scalar())
+
+
+@atomic
+def _install() -> Op[None]:
+    yield Query("search_trigram_install")
+
+
+def install_trigram(store: Store) -> bool:
+    """Give fuzzy lookup its trigram index if the backend can have one now and has none yet (on
+    PostgreSQL, once pg_trgm is installed after migration 0011); whether it has one."""
+    if not store._execute(trigram_index):
+        store._execute(_install)
+    return bool(store._execute(trigram_index))
 
 
 class Finder:

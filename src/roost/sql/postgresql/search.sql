@@ -153,34 +153,55 @@ WHERE b.id > %(done)s AND b.id <= %(to)s AND b.search_text IS NULL AND b.sha256 
   AND EXISTS (SELECT 1 FROM roost.artifacts a WHERE a.blob_id = b.id AND a.is_text)
 
 -- name: search_backfill_transcript
-UPDATE roost.transcript_entries t SET search = v.search::tsvector
-FROM unnest(%(ids)s::bigint[], %(vectors)s::text[]) v(id, search) WHERE t.id = v.id;
-UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'transcript';
-DELETE FROM roost.search_backfill WHERE kind = 'transcript' AND done >= upto
+-- One batch's vectors, and the kind's bookmark moved on (or removed, once the kind is done).
+WITH indexed AS (
+    UPDATE roost.transcript_entries t SET search = v.search::tsvector
+    FROM unnest(%(ids)s::bigint[], %(vectors)s::text[]) v(id, search) WHERE t.id = v.id
+    RETURNING 1
+), moved AS (
+    UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'transcript' AND %(to)s < upto RETURNING 1
+)
+DELETE FROM roost.search_backfill WHERE kind = 'transcript' AND %(to)s >= upto
 
 -- name: search_backfill_memory
-UPDATE roost.memories t SET search = v.search::tsvector
-FROM unnest(%(ids)s::bigint[], %(vectors)s::text[]) v(id, search) WHERE t.id = v.id;
-UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'memory';
-DELETE FROM roost.search_backfill WHERE kind = 'memory' AND done >= upto
+WITH indexed AS (
+    UPDATE roost.memories t SET search = v.search::tsvector
+    FROM unnest(%(ids)s::bigint[], %(vectors)s::text[]) v(id, search) WHERE t.id = v.id
+    RETURNING 1
+), moved AS (
+    UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'memory' AND %(to)s < upto RETURNING 1
+)
+DELETE FROM roost.search_backfill WHERE kind = 'memory' AND %(to)s >= upto
 
 -- name: search_backfill_observation
-UPDATE roost.observations t SET search = v.search::tsvector
-FROM unnest(%(ids)s::bigint[], %(vectors)s::text[]) v(id, search) WHERE t.id = v.id;
-UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'observation';
-DELETE FROM roost.search_backfill WHERE kind = 'observation' AND done >= upto
+WITH indexed AS (
+    UPDATE roost.observations t SET search = v.search::tsvector
+    FROM unnest(%(ids)s::bigint[], %(vectors)s::text[]) v(id, search) WHERE t.id = v.id
+    RETURNING 1
+), moved AS (
+    UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'observation' AND %(to)s < upto RETURNING 1
+)
+DELETE FROM roost.search_backfill WHERE kind = 'observation' AND %(to)s >= upto
 
 -- name: search_backfill_session
-UPDATE roost.sessions t SET search = v.search::tsvector
-FROM unnest(%(ids)s::bigint[], %(vectors)s::text[]) v(id, search) WHERE t.seq = v.id;
-UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'session';
-DELETE FROM roost.search_backfill WHERE kind = 'session' AND done >= upto
+WITH indexed AS (
+    UPDATE roost.sessions t SET search = v.search::tsvector
+    FROM unnest(%(ids)s::bigint[], %(vectors)s::text[]) v(id, search) WHERE t.seq = v.id
+    RETURNING 1
+), moved AS (
+    UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'session' AND %(to)s < upto RETURNING 1
+)
+DELETE FROM roost.search_backfill WHERE kind = 'session' AND %(to)s >= upto
 
 -- name: search_backfill_artifact
-UPDATE roost.artifact_blobs t SET search = v.search::tsvector, search_text = v.text
-FROM unnest(%(ids)s::bigint[], %(vectors)s::text[], %(texts)s::text[]) v(id, search, text) WHERE t.id = v.id;
-UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'artifact';
-DELETE FROM roost.search_backfill WHERE kind = 'artifact' AND done >= upto
+WITH indexed AS (
+    UPDATE roost.artifact_blobs t SET search = v.search::tsvector, search_text = v.text
+    FROM unnest(%(ids)s::bigint[], %(vectors)s::text[], %(texts)s::text[]) v(id, search, text) WHERE t.id = v.id
+    RETURNING 1
+), moved AS (
+    UPDATE roost.search_backfill SET done = %(to)s WHERE kind = 'artifact' AND %(to)s < upto RETURNING 1
+)
+DELETE FROM roost.search_backfill WHERE kind = 'artifact' AND %(to)s >= upto
 
 -- name: find_names_trigram
 -- Candidates from pg_trgm's index (similarity at least 0.3), best first; roost ranks them.
@@ -202,3 +223,28 @@ LIMIT %(limit)s
 
 -- name: find_trigram_available
 SELECT to_regprocedure('roost.find_names(text,text[],text,integer)') IS NOT NULL
+
+-- name: search_trigram_install
+-- What migration 0011 does for fuzzy lookup when pg_trgm is there, for a database that has it
+-- only now (run by store.migrate; it changes nothing while pg_trgm is missing).
+DO $$
+DECLARE
+    trgm text;
+BEGIN
+    SELECT extnamespace::regnamespace::text INTO trgm FROM pg_extension WHERE extname = 'pg_trgm';
+    IF trgm IS NULL OR to_regprocedure('roost.find_names(text,text[],text,integer)') IS NOT NULL THEN
+        RETURN;
+    END IF;
+    EXECUTE format('CREATE INDEX IF NOT EXISTS search_names_trigram ON roost.search_names USING gin (name %s.gin_trgm_ops)', trgm);
+    EXECUTE format($f$
+        CREATE FUNCTION roost.find_names(p_project text, p_kinds text[], p_name text, p_limit integer)
+        RETURNS TABLE (kind text, name text, score float8)
+        LANGUAGE sql STABLE SET pg_trgm.similarity_threshold = 0.3 AS $body$
+            SELECT n.kind, n.name, %1$s.similarity(n.name, p_name)::float8
+            FROM roost.search_names n
+            WHERE n.project = p_project AND n.kind = ANY (p_kinds) AND n.name OPERATOR(%1$s.%%) p_name
+            ORDER BY 3 DESC, n.kind, n.name
+            LIMIT p_limit
+        $body$ $f$, trgm);
+END
+$$
