@@ -19,7 +19,8 @@ import pytest
 # Every area, face and heavy dependency a command might load by mistake.
 AREAS = {"roost.signals", "roost.locks", "roost.agents", "roost.tasks", "roost.events", "roost.worker",
          "roost.demo", "roost._async", "roost.backends.postgres", "roost.memory.transcripts",
-         "roost.memory.memories", "roost.memory.observations", "roost.memory.artifacts"}
+         "roost.memory.memories", "roost.memory.observations", "roost.memory.artifacts", "roost.search.hits",
+         "roost.search.names"}
 NEVER = ("psycopg", "psycopg_pool", "asyncio", "rich")
 
 REPORT = """
@@ -62,6 +63,8 @@ def folder(tmp_path: Path) -> Path:
     (("session", "create", "t", "--id", "s1"), ("transcript", "add", "s1", "prompt", "hi"), "roost.memory.transcripts"),
     ((), ("memory", "put", "plan", "v"), "roost.memory.memories"),
     ((), ("observe", "coder", "saw it"), "roost.memory.observations"),
+    (("observe", "coder", "saw it"), ("search", "saw", "--json"), "roost.search.hits"),
+    (("agent", "register", "coder"), ("find", "codr", "--json"), "roost.search.names"),
 ])
 def test_an_sqlite_command_imports_only_its_own_area(folder: Path, before: tuple[str, ...], args: tuple[str, ...],
                                                      area: str) -> None:
@@ -72,6 +75,8 @@ def test_an_sqlite_command_imports_only_its_own_area(folder: Path, before: tuple
     assert not heavy, f"roost {' '.join(args)} imported {heavy}"
     assert {"roost.backends.sqlite", area} <= loaded  # (the command ran, so the check is not vacuous)
     assert loaded & AREAS == {area}, f"roost {' '.join(args)} imported {sorted(loaded & AREAS - {area})}"
+    if area.startswith("roost.memory."):  # SQLite indexes in the database: no tokenizer on a write
+        assert "roost.search.tokens" not in loaded
 
 
 def test_help_lists_every_command_without_error(folder: Path) -> None:

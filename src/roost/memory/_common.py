@@ -177,3 +177,13 @@ def unknown_session(store: Store, session: str | None) -> errors.SessionNotFound
     if session is not None and store.sessions.get(session) is None:
         return no_session(store.project, session)
     return None
+
+
+def search_vector(store: Store, text: str) -> str | None:
+    """The search vector a write hands the backend, if it takes one (PostgreSQL: see
+    Capabilities.search_vectors); the tokenizer is loaded only then."""
+    if not store.capabilities.search_vectors:
+        return None
+    from roost.search import tokens
+
+    return tokens.vector(text)

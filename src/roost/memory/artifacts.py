@@ -24,7 +24,6 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, atomic, repeatable, to_datetime
 from roost.memory import _common as c
-from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -227,9 +226,12 @@ class Artifacts:
     def _search_fields(self, is_text: bool, head: bytes) -> dict[str, Any]:
         """What search indexes of a text artifact: the text of its first chunk (at most
         tokens.INDEXED_CHARS characters); nothing of other content."""
-        text = tokens.indexed_text(head) if is_text else None
-        vector = tokens.vector_of(self._store.capabilities.search_vectors and text is not None, text or "")
-        return {"search_text": text, "search": vector}
+        if not is_text:
+            return {"search_text": None, "search": None}
+        from roost.search import tokens
+
+        text = tokens.indexed_text(head)
+        return {"search_text": text, "search": c.search_vector(self._store, text)}
 
     def _execute_put(self, op: Any, params: dict[str, Any], *args: Any) -> Artifact:
         """Run a put's final transaction. A constraint it breaks is either an unknown session or

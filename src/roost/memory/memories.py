@@ -18,7 +18,6 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, repeatable, to_datetime
 from roost.memory import _common as c
-from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -98,8 +97,11 @@ class Memories:
             "agent": c.optional_name(agent, "agent", v.AGENT_NAME_MAX),
             "if_absent": False,
         }
-        params["search"] = tokens.vector_of(self._store.capabilities.search_vectors,
-                                            tokens.memory_text(params["key"], content))
+        params["search"] = None
+        if self._store.capabilities.search_vectors:
+            from roost.search import tokens
+
+            params["search"] = tokens.vector(tokens.memory_text(params["key"], content))
         if expected_version is not None:
             expected_version = v.integer(expected_version, "expected_version", 0, 2**62)
             if expected_version == 0:

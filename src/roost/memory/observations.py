@@ -18,7 +18,6 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, repeatable, to_datetime
 from roost.memory import _common as c
-from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -86,7 +85,7 @@ class Observations:
             "content": c.text(content, "observation content", CONTENT_MAX_BYTES),
             "cap": self._store.settings.observation_max_per_agent,
         }
-        params["search"] = tokens.vector_of(self._store.capabilities.search_vectors, params["content"])
+        params["search"] = c.search_vector(self._store, params["content"])
         try:
             id_, created = self._store._execute(add, params)
         except errors.ConstraintViolation:

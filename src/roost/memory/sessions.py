@@ -20,7 +20,6 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, atomic, repeatable, to_datetime
 from roost.memory import _common as c
-from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.memory.transcripts import Entry
@@ -137,7 +136,7 @@ class Sessions:
             "participants": v.to_json(_participants(participants), "participants"),
             "metadata": c.metadata(metadata) or "{}",
         }
-        params["search"] = tokens.vector_of(self._store.capabilities.search_vectors, params["title"])
+        params["search"] = c.search_vector(self._store, params["title"])
         made = self._store._execute(create, params)
         if made is None:
             raise errors.VersionConflict(f"a session with id {params['id']!r} already exists in project "

@@ -20,7 +20,6 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Batch, Op, Query, atomic, repeatable, to_datetime
 from roost.memory import _common as c
-from roost.search import tokens
 
 if TYPE_CHECKING:
     from roost.store import Store
@@ -93,7 +92,7 @@ def append_rows(project: str, groups: Groups, total: int, vectors: bool) -> Op[l
                 known[mid] = entry  # the same message twice in one batch is stored once
             fresh.append((index, entry))
             row = (project, session, last, role, content, agent, phase, iteration, mid, meta, stamp)
-            rows.append((*row, tokens.vector(content)) if vectors else row)
+            rows.append((*row, _vector(content)) if vectors else row)
         if rows:
             yield Batch("transcript_insert", rows)
             ids = (yield Query("transcript_ids", {"project": project, "session": session, "after": first - 1})).rows
@@ -170,7 +169,7 @@ class Transcripts:
         params = dict(zip(("session", "role", "content", "agent", "phase", "iteration", "message_id", "metadata"),
                           item, strict=False))
         op = append_one if message_id is None else append_one_keyed
-        search = tokens.vector_of(self._store.capabilities.search_vectors, item[2])
+        search = c.search_vector(self._store, item[2])
         return self._store._execute(op, {"project": self._store.project, **params, "search": search})
 
     def append_many(self, entries: Iterable[Mapping[str, Any]]) -> list[Entry]:
@@ -275,3 +274,9 @@ def _check_shape(given: object, index: int) -> None:
     if unknown:
         raise errors.InvalidArgument(f"entry {index} has the unknown field {unknown[0]!r}; "
                                      f"known: {', '.join(sorted(_FIELDS))}")
+
+
+def _vector(text: str) -> str:
+    from roost.search import tokens
+
+    return tokens.vector(text)

@@ -19,17 +19,14 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, repeatable, to_datetime
 from roost.memory import _common as c
+from roost.search import KINDS, LIMIT_MAX, snippets, tokens
 from roost.search import query as q
-from roost.search import snippets, tokens
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Sequence
 
     from roost.store import Store
 
-KINDS = ("transcript", "memory", "observation", "artifact", "session")
-"""The kinds of record search covers, in the order hits of equal score are listed."""
-LIMIT_MAX = 200
 ORDERS = ("relevance", "recent")
 
 # Which filters each kind has: a search with a filter a kind lacks leaves that kind out.

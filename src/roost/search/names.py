@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, atomic, repeatable
+from roost.search import NAME_KINDS
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from roost.store import Store
 
-KINDS = ("agent", "session", "artifact", "memory", "tag", "signal", "lock")
+KINDS = NAME_KINDS
 THRESHOLD = 0.3
 LIMIT_MAX = 100
 NAME_MAX = 512

@@ -106,11 +106,6 @@ class _Key:
         self.name = name
 
 
-def vector_of(needed: bool, text: str) -> str | None:
-    """The vector a write hands the backend, when it takes one (Capabilities.search_vectors)."""
-    return vector(text) if needed else None
-
-
 def indexed_text(head: bytes) -> str:
     """The searchable text of a text artifact whose content begins with ``head``: its first
     INDEXED_CHARS characters (a character cut in two at the end of ``head`` is left out; NUL,
