@@ -23,7 +23,7 @@ run: $(STAMP)
 
 ## test: lint, type-check and the whole test suite (PostgreSQL via ROOST_TEST_POSTGRES_URL or 127.0.0.1:5432)
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest $(PYTEST_ARGS)
 

@@ -2,13 +2,15 @@
 the per-agent cap in force, and artifact put/get in MB/s.
 
 The raw side writes the same rows into equivalent tables (the same columns, keys and indexes, made
-here as ``rb_*``) with the bare driver: one INSERT per single entry; for a batch ``executemany`` in
-one ``BEGIN IMMEDIATE`` on SQLite and ``COPY`` in one transaction on PostgreSQL; the same upsert and
-point read for memories; chunks of 1 MiB in one transaction for artifacts. What roost does on top
-is its bookkeeping: the session's position and counters, the message-id check, the built-in event,
-content hashing. The observation line compares with the raw form of the same job (insert, then trim
-the agent's oldest beyond the cap with ``OFFSET``), and a second line with a bare INSERT, the floor.
-Targets: batch ingest >= 0.7 of raw on SQLite and >= 0.5 of COPY on PostgreSQL; single rows >= 0.7.
+here as ``rb_*``, full-text indexes included: FTS5 kept by triggers on SQLite, a generated
+``tsvector`` with a GIN index on PostgreSQL, as a hand-made table would be) with the bare driver:
+one INSERT per single entry; for a batch ``executemany`` in one ``BEGIN IMMEDIATE`` on SQLite and
+``COPY`` in one transaction on PostgreSQL; the same upsert and point read for memories; chunks of
+1 MiB in one transaction for artifacts. What roost does on top is its bookkeeping: the session's
+position and counters, the message-id check, the built-in event, content hashing. The observation
+line compares with the raw form of the same job (insert, then trim the agent's oldest beyond the
+cap with ``OFFSET``), and a second line with a bare INSERT, the floor. Targets: batch ingest >= 0.7
+of raw on SQLite and >= 0.5 of COPY on PostgreSQL; single rows >= 0.7.
 """
 
 from __future__ import annotations
@@ -53,6 +55,27 @@ CREATE INDEX rb_observations_agent ON rb_observations (project, agent, id);
 CREATE INDEX rb_observations_recent ON rb_observations (project, id);
 CREATE TABLE rb_chunks (blob_id INTEGER NOT NULL, seq INTEGER NOT NULL, data BLOB NOT NULL,
                         PRIMARY KEY (blob_id, seq));
+CREATE VIRTUAL TABLE rb_entries_fts USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER rb_entries_indexed AFTER INSERT ON rb_entries BEGIN
+    INSERT INTO rb_entries_fts (rowid, body) VALUES (NEW.id, NEW.content);
+END;
+CREATE VIRTUAL TABLE rb_memories_fts USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER rb_memories_indexed AFTER INSERT ON rb_memories BEGIN
+    INSERT INTO rb_memories_fts (rowid, body) VALUES (NEW.id, NEW.key || ' ' || NEW.content);
+END;
+CREATE TRIGGER rb_memories_reindexed AFTER UPDATE OF content ON rb_memories BEGIN
+    INSERT INTO rb_memories_fts (rb_memories_fts, rowid, body)
+    VALUES ('delete', OLD.id, OLD.key || ' ' || OLD.content);
+    INSERT INTO rb_memories_fts (rowid, body) VALUES (NEW.id, NEW.key || ' ' || NEW.content);
+END;
+CREATE VIRTUAL TABLE rb_observations_fts USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER rb_observations_indexed AFTER INSERT ON rb_observations BEGIN
+    INSERT INTO rb_observations_fts (rowid, body) VALUES (NEW.id, NEW.content);
+END;
+CREATE TRIGGER rb_observations_unindexed AFTER DELETE ON rb_observations BEGIN
+    INSERT INTO rb_observations_fts (rb_observations_fts, rowid, body)
+    VALUES ('delete', OLD.id, OLD.content);
+END;
 """
 
 POSTGRES_DDL = """
@@ -84,6 +107,13 @@ CREATE INDEX rb_observations_recent ON rb_observations (project, id);
 CREATE TABLE rb_chunks (blob_id bigint NOT NULL, seq integer NOT NULL, data bytea NOT NULL,
                         PRIMARY KEY (blob_id, seq));
 ALTER TABLE rb_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
+ALTER TABLE rb_entries ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED;
+CREATE INDEX rb_entries_search ON rb_entries USING gin (search);
+ALTER TABLE rb_memories ADD COLUMN search tsvector
+    GENERATED ALWAYS AS (to_tsvector('simple', key || ' ' || content)) STORED;
+CREATE INDEX rb_memories_search ON rb_memories USING gin (search);
+ALTER TABLE rb_observations ADD COLUMN search tsvector GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED;
+CREATE INDEX rb_observations_search ON rb_observations USING gin (search);
 """
 
 
@@ -101,7 +131,9 @@ class Raw:
             self.conn.executescript("DROP TABLE IF EXISTS rb_entries; DROP TABLE IF EXISTS rb_sessions; "
                                     "DROP TABLE IF EXISTS rb_events; "
                                     "DROP TABLE IF EXISTS rb_memories; DROP TABLE IF EXISTS rb_observations; "
-                                    "DROP TABLE IF EXISTS rb_chunks;" + SQLITE_DDL)
+                                    "DROP TABLE IF EXISTS rb_chunks; DROP TABLE IF EXISTS rb_entries_fts; "
+                                    "DROP TABLE IF EXISTS rb_memories_fts; DROP TABLE IF EXISTS rb_observations_fts;"
+                                    + SQLITE_DDL)
         self.mark = "%s" if self.pg else "?"
         self.now = "clock_timestamp()" if self.pg else "(julianday('now') - 2440587.5) * 86400.0"
         self.run(f"INSERT INTO rb_sessions (project, id) VALUES ({self.mark}, {self.mark})", PROJECT, "s")

@@ -94,3 +94,27 @@ def sha256_of(path: str) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def churn_memories(url: str, worker: int, rounds: int, barrier: Any, out: Any) -> None:
+    """Child: put, retag and delete memories over a small shared pool of keys and tags, searching
+    as it goes; reports the puts it made and the searches' errors (there should be none)."""
+    import random
+
+    try:
+        rnd = random.Random(worker)
+        keys, tags = [f"shared-key-{i}" for i in range(12)], [f"tag-{c}" for c in "abcdef"]
+        with roost.connect(url, sqlite_busy_timeout=30) as store:
+            barrier.wait(timeout=60)
+            for i in range(rounds):
+                key = rnd.choice(keys)
+                if rnd.random() < 0.2:
+                    store.memories.delete(key)
+                else:
+                    store.memories.put(key, f"churned by worker {worker} round {i}", tags=rnd.sample(tags, 2))
+                if i % 10 == 0:
+                    store.search("churned worker", limit=5)
+                    store.find("shared_key", kinds=["memory", "tag"])
+        out.put(("ok", worker))
+    except BaseException as exc:
+        out.put(("error", repr(exc)))

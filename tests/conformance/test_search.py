@@ -390,3 +390,15 @@ def test_generated_queries_never_raise(corpus, query):
             store.search(query)
         return
     assert isinstance(store.search(query, limit=3).hits, list)
+
+
+def test_the_async_face_searches_and_finds(url):
+    import asyncio
+
+    async def main() -> tuple[list[str], list[str]]:
+        async with roost.connect_async(url) as store:
+            await store.memories.put("async-notes", "written and found without blocking the loop")
+            hits = (await store.search("blocking loop")).hits
+            return [h.name or "" for h in hits], [m.name for m in await store.find("async_nots")]
+
+    assert asyncio.run(main()) == (["async-notes"], ["async-notes"])

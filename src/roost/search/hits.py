@@ -93,23 +93,24 @@ class _Place:
 
 
 @repeatable
-def bounds() -> Op[tuple[int, ...]]:
-    row = (yield Query("search_bounds")).one()
-    assert row is not None
-    return tuple(int(x) for x in row)
-
-
-@repeatable
-def run(kinds: Sequence[str], params: dict[str, Any], place: _Place | None) -> Op[list[tuple[Any, ...]]]:
-    """Each kind's best hits after its anchor, rows tagged with their kind's index.
+def run(kinds: Sequence[str], params: dict[str, Any],
+        place: _Place | None) -> Op[tuple[list[tuple[Any, ...]], tuple[int, ...]]]:
+    """Each kind's best hits after its anchor, rows tagged with their kind's index, and the bounds
+    (read here on the first page: the newest record of each kind).
 
     A kind's anchor is re-read first (its sort key now): BM25 weights move as records arrive, all
     of a kind's scores together, so paging on from where that hit stands *now* neither repeats nor
     skips hits. (PostgreSQL's ranks do not move; the re-read finds the same key.)"""
     found: list[tuple[Any, ...]] = []
+    if place is None:
+        row = (yield Query("search_bounds")).one()
+        assert row is not None
+        limits = tuple(int(x) for x in row)
+    else:
+        limits = place.bounds
     for kind in kinds:
         index = KINDS.index(kind)
-        base = {**params, "bound": params["bounds"][index], "only": None, "after_key": None, "after_tie": None}
+        base = {**params, "bound": limits[index], "only": None, "after_key": None, "after_tie": None}
         anchor = place.anchors.get(index) if place is not None else None
         if anchor is not None:
             key, tie, id_ = anchor
@@ -119,7 +120,7 @@ def run(kinds: Sequence[str], params: dict[str, Any], place: _Place | None) -> O
             base.update(after_key=key, after_tie=tie)
         for row in (yield Query(f"search_{kind}", base)).rows:
             found.append((index, *row))
-    return found
+    return found, limits
 
 
 class Search:
@@ -163,16 +164,13 @@ class Search:
             "recent": order == "recent", "all_versions": all_versions,
             "max_age": self._store.settings.observation_retention_days * 86400.0,
             "limit": want + 1,
-            "bounds": place.bounds if place is not None else self._store._execute(bounds),
         }
         if raw and vectors:
             params["tsquery"] = _raw_tsquery(self._store, text)
         try:
-            rows = self._store._execute(run, chosen, params, place)
-        except errors.InvalidArgument:
-            raise
-        except errors.RoostError as exc:
-            if raw:
+            rows, limits = self._store._execute(run, chosen, params, place)
+        except errors.DatabaseError as exc:
+            if raw and exc.__class__ is errors.DatabaseError:  # the backend could not parse a raw query
                 raise errors.InvalidArgument(f"raw query {v.shown(text)} was refused by the backend: {exc}") from None
             raise
         rows.sort(key=lambda r: (r[-2], r[0], r[-1]))
@@ -183,7 +181,7 @@ class Search:
             anchors = dict(place.anchors) if place is not None else {}
             for r in page:
                 anchors[int(r[0])] = (float(r[-2]), int(r[-1]), int(r[1]))
-            next_cursor = _encode(_Place(order, params["bounds"], anchors))
+            next_cursor = _encode(_Place(order, limits, anchors))
         return Results(hits, next_cursor)
 
 

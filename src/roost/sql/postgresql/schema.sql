@@ -919,8 +919,16 @@ BEGIN
         PERFORM roost.search_name_count(OLD.project, 'memory', ARRAY[OLD.key], -1);
         PERFORM roost.search_name_count(OLD.project, 'tag', OLD.tags, -1);
     ELSIF OLD.tags IS DISTINCT FROM NEW.tags THEN
-        PERFORM roost.search_name_count(NEW.project, 'tag', ARRAY(SELECT unnest(NEW.tags) EXCEPT SELECT unnest(OLD.tags)), 1);
-        PERFORM roost.search_name_count(NEW.project, 'tag', ARRAY(SELECT unnest(OLD.tags) EXCEPT SELECT unnest(NEW.tags)), -1);
+        -- One statement, in tag order: gained tags up, lost ones down, so two retags never take
+        -- their rows in opposite orders.
+        INSERT INTO roost.search_names AS n (project, kind, name, uses)
+        SELECT NEW.project, 'tag', x.tag, sum(x.delta)
+        FROM (SELECT DISTINCT unnest(NEW.tags) AS tag, 1 AS delta
+              UNION ALL SELECT DISTINCT unnest(OLD.tags), -1) x
+        GROUP BY x.tag HAVING sum(x.delta) <> 0 ORDER BY x.tag
+        ON CONFLICT (project, kind, name) DO UPDATE SET uses = n.uses + excluded.uses;
+        DELETE FROM roost.search_names n
+        WHERE n.project = NEW.project AND n.kind = 'tag' AND n.name = ANY (OLD.tags) AND n.uses <= 0;
     END IF;
     RETURN NULL;
 END
