@@ -70,7 +70,8 @@ def _title(hit: Hit) -> str:
 @click.option("--since", help="Only records from then on: 30m, 2h, 7d ago, an ISO 8601 time or epoch seconds.")
 @click.option("--until", help="Only records before then (the same forms as --since).")
 @click.option("--limit", type=click.IntRange(1, LIMIT_MAX), default=20, show_default=True, help="Hits per page.")
-@click.option("--order", type=click.Choice(["relevance", "recent"]), default="relevance", show_default=True)
+@click.option("--order", type=click.Choice(["relevance", "recent"]), default="relevance", show_default=True,
+              help="Best hits first, or newest first.")
 @click.option("--cursor", help="The next page: the cursor the previous page printed.")
 @click.option("--all-versions", is_flag=True, help="Old artifact versions too.")
 @click.option("--raw", is_flag=True, help="QUERY is in the backend's own syntax (FTS5 or tsquery), not roost's.")
@@ -106,7 +107,7 @@ def search(url: str | None, project: str | None, as_json: bool, query: str, kind
 @click.argument("name")
 @click.option("--kind", "kinds", multiple=True, type=click.Choice(NAME_KINDS),
               help="Only names of this kind (repeat for several; default: all).")
-@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--limit", type=click.IntRange(1, 100), default=10, show_default=True, help="The most names to show.")
 @common
 def find(url: str | None, project: str | None, as_json: bool, name: str, kinds: tuple[str, ...], limit: int) -> None:
     """The names closest to NAME (typos, case and separators forgiven) among agents, sessions,

@@ -23,7 +23,7 @@ from roost.search import KINDS, LIMIT_MAX, snippets, tokens
 from roost.search import query as q
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Sequence
+    from collections.abc import Iterable, Iterator, Sequence
 
     from roost.store import Store
 
@@ -75,7 +75,7 @@ class Results:
     hits: list[Hit]
     cursor: str | None
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[Hit]:
         return iter(self.hits)
 
     def __len__(self) -> int:
