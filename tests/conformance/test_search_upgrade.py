@@ -180,3 +180,20 @@ def test_the_vectors_roost_writes_hold_its_terms(pg_url):
             check(text)
 
         generated()
+
+
+def test_a_schema_change_by_another_connection_does_not_fail_the_next_write(tmp_path):
+    """Another connection's DDL (an application's own table, another process's migration) used to
+    make the next write whose triggers feed an FTS5 index fail once with "no such table"."""
+    import sqlite3
+
+    import roost
+
+    path = tmp_path / "roost.db"
+    with roost.connect(f"sqlite:///{path}") as store:
+        store.signals.set("warm", "up")  # this connection has read the schema
+        other = sqlite3.connect(path)
+        other.executescript("CREATE TABLE application_table (x); CREATE INDEX app_index ON application_table (x);")
+        other.close()
+        made = store.sessions.create("after someone else's DDL")  # triggers write to FTS5 tables
+        assert [h.name for h in store.search("someone else")] == [made.id]

@@ -206,13 +206,18 @@ class SQLiteBackend:
         if isinstance(step, Query):
             plan = self._plans.get(step.name)
             if plan.__class__ is str:
-                cur = conn.execute(plan, step.params or {})
+                cur = _execute(conn, plan, step.params or {})
                 return Result(cur.fetchall(), cur.rowcount)
             if plan is None:
                 self._named(step.name)  # raises the clear error
             return self._run_block(conn, plan, step.params or {})  # type: ignore[arg-type]
         if isinstance(step, Batch):
-            conn.executemany(self._named(step.name), step.rows)
+            try:
+                conn.executemany(self._named(step.name), step.rows)
+            except sqlite3.OperationalError as exc:
+                if not _stale_schema(exc):
+                    raise
+                conn.executemany(self._named(step.name), step.rows)
             return Result([], len(step.rows))
         for statement in split_script(step.text or self._named(step.name)):
             conn.execute(statement)
@@ -226,8 +231,8 @@ class SQLiteBackend:
             conn.execute("BEGIN IMMEDIATE")
         try:
             for statement in block[:-1]:
-                conn.execute(statement, params)
-            cur = conn.execute(block[-1], params)
+                _execute(conn, statement, params)
+            cur = _execute(conn, block[-1], params)
             result = Result(cur.fetchall(), cur.rowcount)
             if own:
                 conn.execute("COMMIT")
@@ -424,6 +429,28 @@ def _check_directory(path: Path, create: bool) -> None:
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     text = str(exc)
     return "locked" in text or "busy" in text
+
+
+def _execute(conn: sqlite3.Connection, sql: str, params: Any) -> sqlite3.Cursor:
+    """``conn.execute``, once more if the statement could not be prepared on a stale schema.
+
+    When another connection has changed the schema (a migration, an application's own table), the
+    first statement this connection prepares afterwards can fail with "no such table" although the
+    table exists: preparing a statement whose triggers write to an FTS5 table connects the virtual
+    table, whose own queries notice the new schema and reload it under the statement being
+    prepared. The failed prepare ran nothing, and left the schema reloaded, so the same statement
+    is prepared again (once: a table that really is missing fails the same way twice)."""
+    try:
+        return conn.execute(sql, params)
+    except sqlite3.OperationalError as exc:
+        if not _stale_schema(exc):
+            raise
+        return conn.execute(sql, params)
+
+
+def _stale_schema(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc)
+    return text.startswith(("no such table:", "no such column:"))
 
 
 def _translate(exc: sqlite3.Error, path: Path | None) -> errors.RoostError:
