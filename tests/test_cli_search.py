@@ -43,7 +43,7 @@ def test_search_and_find(db, tmp_path):
     assert len(rest) == 3 and (first["kind"], first["id"]) not in [(json.loads(x)["kind"], json.loads(x)["id"])
                                                                   for x in rest]
     assert roost("search", "nothing-like-this").stdout.strip() == "no hits"
-    for hostile in ('"unbalanced', "NEAR(a b, 2)", "title:x", "-", "C++ AND OR"):
+    for hostile in ('"unbalanced NEAR(a b, 2) title:x', "C++ - AND OR"):
         done = roost("search", hostile, "--json")
         assert done.returncode == 0, (hostile, done.stderr)
 
@@ -56,7 +56,6 @@ def test_search_and_find(db, tmp_path):
     found = json.loads(roost("find", "Code Reviewr", "--json").stdout)
     assert found[0] == {"kind": "agent", "name": "code-reviewer", "score": found[0]["score"]}
     assert 0.3 <= found[0]["score"] < 1
-    assert "code-reviewer" in roost("find", "code_reviewer").stdout
     assert json.loads(roost("find", "relese", "--kind", "memory", "--json").stdout)[0]["name"] == "release-notes"
     assert "nothing close" in roost("find", "zzzzzz").stdout
     assert roost("find", "", "--json").returncode == 1

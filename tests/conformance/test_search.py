@@ -381,7 +381,7 @@ QUERY_TEXT = st.lists(st.text(max_size=8) | st.sampled_from(
      "deploy*", '"deploy', "\x00"]), min_size=1, max_size=10).map("".join)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(query=QUERY_TEXT)
 def test_generated_queries_never_raise(corpus, query):
     store, _ = corpus

@@ -81,7 +81,7 @@ def search(url: str | None, project: str | None, as_json: bool, query: str, kind
            until: str | None, limit: int, order: str, cursor: str | None, all_versions: bool, raw: bool) -> None:
     """Search everything the team remembers for QUERY: words (all must match), "exact phrases",
     a OR b, -excluded, prefix*. Any other character is plain text, so no query is an error except
-    an empty one."""
+    an empty one. A QUERY that starts with - goes after --: roost search -- '-draft plan'."""
     with store(url, project) as s:
         results = s.search(query, kinds=list(kinds) or None, session=session, agent=agent, tags=list(tags) or None,
                            type=type_, since=moment(since, "--since"), until=moment(until, "--until"), limit=limit,
