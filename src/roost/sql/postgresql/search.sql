@@ -5,7 +5,8 @@
 -- session, agent, type, name, version, position, created_at, text, sort_key, tie. Hits go in
 -- sort_key then tie order: rank then id, or with %(recent)s time then newest id first.
 -- %(after_key)s/%(after_tie)s are the kind's last hit on the pages before; %(only)s asks for that
--- one hit alone (its rank now); %(bound)s leaves out records written after the first page.
+-- one hit alone (its rank now); %(bound)s leaves out records written after the first page (as
+-- id + 0: a generic plan would otherwise read the whole primary key index for it).
 
 -- name: search_transcript
 SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END AS sort_key,
@@ -14,7 +15,7 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
            t.session_id, t.agent, t.role, NULL::text, NULL::bigint, t.position,
            extract(epoch FROM t.created_at)::float8 AS at, t.content
     FROM roost.transcript_entries t, CAST(%(tsquery)s AS tsquery) q
-    WHERE t.search @@ q AND t.project = %(project)s AND t.id <= %(bound)s
+    WHERE t.search @@ q AND t.project = %(project)s AND t.id + 0 <= %(bound)s
       AND (%(session)s::text IS NULL OR t.session_id = %(session)s::text)
       AND (%(agent)s::text IS NULL OR t.agent = %(agent)s::text)
       AND (%(type)s::text IS NULL OR t.role = %(type)s::text)
@@ -34,7 +35,7 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
            m.session_id, m.agent, m.type, m.key, m.version::bigint, NULL::bigint,
            extract(epoch FROM m.updated_at)::float8 AS at, m.content
     FROM roost.memories m, CAST(%(tsquery)s AS tsquery) q
-    WHERE m.search @@ q AND m.project = %(project)s AND m.id <= %(bound)s
+    WHERE m.search @@ q AND m.project = %(project)s AND m.id + 0 <= %(bound)s
       AND (%(session)s::text IS NULL OR m.session_id = %(session)s::text)
       AND (%(agent)s::text IS NULL OR m.agent = %(agent)s::text)
       AND (%(type)s::text IS NULL OR m.type = %(type)s::text)
@@ -56,7 +57,7 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
            o.session_id, o.agent, o.kind, NULL::text, NULL::bigint, NULL::bigint,
            extract(epoch FROM o.created_at)::float8 AS at, o.content
     FROM roost.observations o, CAST(%(tsquery)s AS tsquery) q
-    WHERE o.search @@ q AND o.project = %(project)s AND o.id <= %(bound)s
+    WHERE o.search @@ q AND o.project = %(project)s AND o.id + 0 <= %(bound)s
       AND o.created_at >= clock_timestamp() - make_interval(secs => %(max_age)s::float8)
       AND (%(session)s::text IS NULL OR o.session_id = %(session)s::text)
       AND (%(agent)s::text IS NULL OR o.agent = %(agent)s::text)
@@ -77,7 +78,7 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
            s.id AS session_id, NULL::text, s.status, s.id AS name, NULL::bigint, NULL::bigint,
            extract(epoch FROM s.created_at)::float8 AS at, s.title
     FROM roost.sessions s, CAST(%(tsquery)s AS tsquery) q
-    WHERE s.search @@ q AND s.project = %(project)s AND s.seq <= %(bound)s
+    WHERE s.search @@ q AND s.project = %(project)s AND s.seq + 0 <= %(bound)s
       AND (%(session)s::text IS NULL OR s.id = %(session)s::text)
       AND (%(type)s::text IS NULL OR s.status = %(type)s::text)
       AND (%(since)s::float8 IS NULL OR s.created_at >= to_timestamp(%(since)s::float8))
@@ -98,7 +99,7 @@ SELECT h.* FROM (SELECT i.*, CASE WHEN %(recent)s THEN -i.at ELSE -i.score END A
            a.session_id, NULL::text, a.type, a.name, a.version::bigint, NULL::bigint,
            extract(epoch FROM a.created_at)::float8 AS at, b.search_text
     FROM roost.artifact_blobs b JOIN roost.artifacts a ON a.blob_id = b.id, CAST(%(tsquery)s AS tsquery) q
-    WHERE b.search @@ q AND b.project = %(project)s AND a.project = %(project)s AND a.id <= %(bound)s
+    WHERE b.search @@ q AND b.project = %(project)s AND a.project = %(project)s AND a.id + 0 <= %(bound)s
       AND (%(all_versions)s OR a.version = (SELECT max(x.version) FROM roost.artifacts x
                                             WHERE x.project = a.project AND x.name = a.name))
       AND (%(session)s::text IS NULL OR a.session_id = %(session)s::text)
