@@ -18,6 +18,7 @@ fuzzy >= 0.8.
 
 from __future__ import annotations
 
+import itertools
 import os
 import random
 import statistics
@@ -52,14 +53,14 @@ def vocabulary(n: int = 30_000) -> list[str]:
 
 
 WORDS = vocabulary()
-WEIGHTS = [1 / (rank + 1) ** 1.07 for rank in range(len(WORDS))]
+CUMULATIVE = list(itertools.accumulate(1 / (rank + 1) ** 1.07 for rank in range(len(WORDS))))
 
 
 def chunks(n: int, seed: int = 11) -> list[str]:
     rnd = random.Random(seed)
     out = []
     for _ in range(n):
-        words = rnd.choices(WORDS, WEIGHTS, k=48)
+        words = rnd.choices(WORDS, cum_weights=CUMULATIVE, k=48)  # (cumulative: summed once, not per call)
         text = " ".join(words)
         cut = text.rfind(" ", 0, 262)
         out.append(text[:cut].capitalize() + ".")
