@@ -65,6 +65,8 @@ def append_rows(project: str, groups: Groups, total: int, vectors: bool) -> Op[l
     order, so two batches that share sessions lock them in one order and cannot deadlock. With
     ``vectors``, each row carries its search vector (Capabilities.search_vectors)."""
     out: list[Entry | None] = [None] * total
+    if vectors:  # (the tokenizer, loaded once per batch and only where the backend takes vectors)
+        from roost.search.tokens import vector
     for session in sorted(groups):
         items = groups[session]
         row = (yield Query("transcript_reserve", {"project": project, "session": session})).one()
@@ -92,7 +94,7 @@ def append_rows(project: str, groups: Groups, total: int, vectors: bool) -> Op[l
                 known[mid] = entry  # the same message twice in one batch is stored once
             fresh.append((index, entry))
             row = (project, session, last, role, content, agent, phase, iteration, mid, meta, stamp)
-            rows.append((*row, _vector(content)) if vectors else row)
+            rows.append((*row, vector(content)) if vectors else row)
         if rows:
             yield Batch("transcript_insert", rows)
             ids = (yield Query("transcript_ids", {"project": project, "session": session, "after": first - 1})).rows
@@ -274,9 +276,3 @@ def _check_shape(given: object, index: int) -> None:
     if unknown:
         raise errors.InvalidArgument(f"entry {index} has the unknown field {unknown[0]!r}; "
                                      f"known: {', '.join(sorted(_FIELDS))}")
-
-
-def _vector(text: str) -> str:
-    from roost.search import tokens
-
-    return tokens.vector(text)

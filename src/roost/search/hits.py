@@ -19,7 +19,7 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, repeatable, to_datetime
 from roost.memory import _common as c
-from roost.search import KINDS, LIMIT_MAX, snippets, tokens
+from roost.search import KINDS, LIMIT_MAX, chosen_kinds, snippets, tokens
 from roost.search import query as q
 
 if TYPE_CHECKING:
@@ -211,21 +211,7 @@ def _hit(row: tuple[Any, ...], parsed: q.Parsed, marker: snippets.Marker) -> Hit
 
 
 def _kinds(kinds: object) -> list[str]:
-    if kinds is None:
-        return list(KINDS)
-    if isinstance(kinds, str):
-        kinds = [kinds]
-    if not isinstance(kinds, list | tuple | set | frozenset):
-        raise errors.InvalidArgument(f"kinds must be a list of kinds, not {type(kinds).__name__}")
-    chosen = []
-    for kind in kinds:
-        if kind not in KINDS:
-            raise errors.InvalidArgument(f"unknown kind {v.shown(kind)}; search covers {', '.join(KINDS)}")
-        if kind not in chosen:
-            chosen.append(kind)
-    if not chosen:
-        raise errors.InvalidArgument(f"kinds is empty; give at least one of {', '.join(KINDS)} (or None for all)")
-    return chosen
+    return chosen_kinds(kinds, KINDS, "search covers")
 
 
 def _moment(value: object, what: str) -> float | None:

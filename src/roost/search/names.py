@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, atomic, repeatable
-from roost.search import NAME_KINDS
+from roost.search import NAME_KINDS, chosen_kinds
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -145,18 +145,4 @@ class Finder:
 
 
 def _kinds(kinds: object) -> list[str]:
-    if kinds is None:
-        return list(KINDS)
-    if isinstance(kinds, str):
-        kinds = [kinds]
-    if not isinstance(kinds, list | tuple | set | frozenset):
-        raise errors.InvalidArgument(f"kinds must be a list of kinds, not {type(kinds).__name__}")
-    chosen = []
-    for kind in kinds:
-        if kind not in KINDS:
-            raise errors.InvalidArgument(f"unknown kind {v.shown(kind)}; find looks among {', '.join(KINDS)}")
-        if kind not in chosen:
-            chosen.append(kind)
-    if not chosen:
-        raise errors.InvalidArgument(f"kinds is empty; give at least one of {', '.join(KINDS)} (or None for all)")
-    return chosen
+    return chosen_kinds(kinds, KINDS, "find looks among")
