@@ -11,6 +11,7 @@ import subprocess
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
@@ -105,18 +106,57 @@ def test_a_second_signal_stops_the_worker_at_once(shared_url, tmp_path):
 TASKS, FLEET, OUTAGE = 240, 4, 30.0
 
 
+LATE = 12.0
+"""How long after the server is back a worker may take to say so: its own backoff (at most
+BACKOFF_MAX with jitter, 7.5 s) plus the pool's next attempt (about 2 s), with room to spare."""
+
+
+class _Lines:
+    """A worker's stdout read as it comes, each line with when it came, so the test can wait for
+    an event before stopping the worker and time it; stderr is read alongside."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.lines: list[tuple[float, dict[str, Any]]] = []
+        self.err: list[str] = []
+        self._proc = proc
+        assert proc.stdout is not None and proc.stderr is not None
+        self._threads = [threading.Thread(target=self._read, args=(proc.stdout,), daemon=True),
+                         threading.Thread(target=self.err.extend, args=(proc.stderr,), daemon=True)]
+        for thread in self._threads:
+            thread.start()
+
+    def _read(self, stream: Any) -> None:
+        for line in stream:
+            self.lines.append((time.monotonic(), json.loads(line)))
+
+    def events(self) -> list[Any]:
+        return [line.get("event") for _, line in self.lines]
+
+    def at(self, event: str) -> float:
+        return next(t for t, line in self.lines if line.get("event") == event)
+
+    def join(self) -> None:
+        for thread in self._threads:
+            thread.join(60)
+        for stream in (self._proc.stdout, self._proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(300)
 def test_a_fleet_of_workers_outlives_a_30_second_server_stop(pg_url, tmp_path):
     """Four `roost work` processes across `pg_ctlcluster stop`, 30 s, `start`: all still running
     afterwards, every task completed exactly once, and each worker said once that the database
-    was unreachable and once that it was back. Meanwhile `roost.connect()` waits for the server."""
+    was unreachable and once, soon after the start, that it was back. Meanwhile `roost.connect()`
+    waits for the server."""
     if local_cluster("stop") is None:
         cluster("stop")  # says why this test cannot run (and fails under CI)
     with roost.connect(pg_url, project=PROJECT) as store:
         store.tasks.enqueue_many([TaskSpec("job", {"n": i}) for i in range(TASKS)])
     fleet = [_worker(pg_url, tmp_path, "--agent", f"w{i}", "--json", "--lease", "90",
                      command=["sh", "-c", "sleep 0.15; cat"]) for i in range(FLEET)]
+    streams = [_Lines(p) for p in fleet]
 
     def done() -> int:
         with psycopg.connect(pg_url) as conn:
@@ -145,19 +185,28 @@ def test_a_fleet_of_workers_outlives_a_30_second_server_stop(pg_url, tmp_path):
             assert all(p.poll() is None for p in fleet), "a worker exited during the outage"
         finally:
             cluster("start")
-        outage = time.monotonic() - stopped
+        started = time.monotonic()
+        outage = started - stopped
         opener.join(OUTAGE * 3)
         assert len(opened) == 1 and isinstance(opened[0], roost.diagnostics.Project), opened
         deadline = time.monotonic() + 180
         while done() < TASKS and time.monotonic() < deadline:
             assert all(p.poll() is None for p in fleet), "a worker exited after the outage"
             time.sleep(0.5)
+        # A worker that came back after the others had finished the queue says so on its next
+        # (empty) claim; give it that long before stopping the fleet.
+        deadline = time.monotonic() + LATE
+        while not all("reachable" in s.events() for s in streams) and time.monotonic() < deadline:
+            time.sleep(0.1)
     finally:
         for p in fleet:
             if p.poll() is None:
                 p.send_signal(signal.SIGTERM)
-        outputs = [p.communicate(timeout=60) for p in fleet]
-    assert [p.returncode for p in fleet] == [0] * FLEET, [err[-2000:] for _, err in outputs]
+        for p in fleet:
+            p.wait(60)
+        for s in streams:
+            s.join()
+    assert [p.returncode for p in fleet] == [0] * FLEET, ["".join(s.err)[-2000:] for s in streams]
     assert outage >= OUTAGE
     with roost.connect(pg_url, project=PROJECT) as store:
         tasks = store.tasks.list(limit=TASKS + 1)
@@ -165,12 +214,13 @@ def test_a_fleet_of_workers_outlives_a_30_second_server_stop(pg_url, tmp_path):
         for t in tasks:
             assert [r.outcome for r in store.tasks.history(t.id)].count("done") == 1, t.id
     completed = 0
-    for out, _ in outputs:
-        lines = [json.loads(line) for line in out.splitlines()]
-        kinds = [line.get("event") for line in lines]
+    for s in streams:
+        kinds = s.events()
         assert kinds.count("unreachable") == 1 and kinds.count("reachable") == 1, kinds
         assert kinds.index("unreachable") < kinds.index("reachable")
-        completed += lines[-1]["summary"]["completed"]
+        late = s.at("reachable") - started
+        assert late <= LATE, f"a worker said the database was back {late:.1f} s after the server started"
+        completed += s.lines[-1][1]["summary"]["completed"]
     assert completed == TASKS
 
 

@@ -40,6 +40,24 @@ _TUPLES_OK = psycopg.pq.ExecStatus.TUPLES_OK
 logging.getLogger("psycopg.pool").addHandler(logging.NullHandler())
 
 
+RECONNECT_WINDOW = 4.0
+"""Seconds one chain of the pool's reconnection attempts lasts (see ``_reconnect_again``)."""
+
+
+def _reconnect_again(pool: psycopg_pool.ConnectionPool[Any]) -> None:
+    """Start a fresh chain of reconnection attempts while callers wait for a connection.
+
+    psycopg_pool retries a lost connection with a delay that doubles without a cap until
+    ``reconnect_timeout``: after a 30 s outage its next attempt could be half a minute after the
+    server came back, and a worker sat blind all that time (a fleet test saw it). So a chain lasts
+    RECONNECT_WINDOW seconds (attempts at about 0, 1, 3 and 4 s) and, if anyone is waiting, the
+    next one starts at once (``check()`` grows an empty pool). With no one waiting, the next
+    request starts one. Attempts are therefore at most about two seconds apart during an outage."""
+    if not pool.closed and pool.get_stats().get("requests_waiting", 0):
+        with suppress(psycopg.Error):
+            pool.check()
+
+
 class PostgresBackend:
     """See the module docstring."""
 
@@ -68,6 +86,8 @@ class PostgresBackend:
             kwargs=self._kwargs,
             open=False,
             name="roost",
+            reconnect_timeout=RECONNECT_WINDOW,
+            reconnect_failed=_reconnect_again,
         )
         # The pool starts connecting in the background while the first connection proves the
         # server is there: the two connects overlap, so a short-lived process (a CLI call) pays
