@@ -168,6 +168,11 @@ class AsyncStore:
         store.artifacts.open(name)`` streams content."""
         return AsyncArtifacts(self.sync.artifacts)
 
+    @property
+    def documents(self) -> Any:
+        """:class:`roost.documents.area.Documents`, awaited."""
+        return AsyncFacade(self.sync.documents)
+
     async def search(self, query: str, **options: Any) -> Results:
         """:meth:`roost.store.Store.search`, awaited."""
         return await asyncio.to_thread(self.sync.search, query, **options)

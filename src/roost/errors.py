@@ -181,6 +181,28 @@ class VersionConflict(RoostError):
     exit_code = 3
 
 
+class CollectionNotFound(NotFound):
+    """No document collection by that name is declared in this project."""
+
+
+class DocumentNotFound(NotFound):
+    """No document (or no such version of it) exists under that key."""
+
+
+class SchemaViolation(InvalidArgument):
+    """The document does not fit its collection's schema."""
+
+
+class FrozenField(RoostError):
+    """The write would change a frozen field; nothing of it was applied."""
+
+
+class DeleteRestricted(RoostError):
+    """The document has children in a collection declared on_parent_delete='restrict'."""
+
+    exit_code = 3
+
+
 class LockNotAcquired(RoostError):
     """The lock is held by someone else and did not become free in time."""
 

@@ -32,6 +32,7 @@ from roost.config import Settings, resolve
 if TYPE_CHECKING:
     from roost import audit, diagnostics
     from roost.agents import Agents
+    from roost.documents.area import Documents
     from roost.events import Events
     from roost.locks import Locks
     from roost.memory.artifacts import Artifacts
@@ -193,6 +194,13 @@ class Store:
         from roost.memory.artifacts import Artifacts
 
         return Artifacts(self)
+
+    @cached_property
+    def documents(self) -> Documents:
+        """Typed, versioned document collections: :class:`roost.documents.area.Documents`."""
+        from roost.documents.area import Documents
+
+        return Documents(self)
 
     @cached_property
     def _search(self) -> Search:

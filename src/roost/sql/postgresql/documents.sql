@@ -1,0 +1,179 @@
+-- Documents for PostgreSQL. A document comes back as: id, collection, key, parent key, body,
+-- version, agent, change, created_at, updated_at (epoch seconds). A write reads its document
+-- FOR UPDATE inside the operation's transaction, so concurrent writers of one document queue up
+-- and none overwrites another's change.
+
+-- name: doc_collection_get
+SELECT id, name, version, spec, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
+FROM roost.doc_collections WHERE project = %(project)s AND name = %(name)s
+
+-- name: doc_collection_list
+SELECT id, name, version, spec, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
+FROM roost.doc_collections WHERE project = %(project)s ORDER BY name
+
+-- name: doc_collection_insert
+INSERT INTO roost.doc_collections (project, name, version, spec, on_parent_delete, created_at, updated_at)
+VALUES (%(project)s, %(name)s, 1, %(spec)s, %(on_parent_delete)s, now(), now())
+RETURNING id, name, version, spec, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
+
+-- name: doc_collection_update
+UPDATE roost.doc_collections SET version = version + 1, spec = %(spec)s, on_parent_delete = %(on_parent_delete)s,
+    updated_at = now()
+WHERE id = %(id)s
+RETURNING id, name, version, spec, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
+
+-- name: doc_for_write
+SELECT d.id, d.body, d.version, d.parent_id FROM roost.documents d
+WHERE d.collection_id = %(collection)s AND d.key = %(key)s FOR UPDATE
+
+-- name: doc_parent_id
+SELECT d.id FROM roost.documents d JOIN roost.doc_collections c ON c.id = d.collection_id
+WHERE c.project = %(project)s AND c.name = %(collection)s AND d.key = %(key)s
+
+-- name: doc_insert
+INSERT INTO roost.documents (collection_id, key, parent_id, body, version, agent, change, created_at, updated_at)
+VALUES (%(collection)s, %(key)s, %(parent)s, %(body)s, 1, %(agent)s, NULL, now(), now())
+RETURNING id, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
+
+-- name: doc_update
+-- One statement: keep the version being replaced (all parts see the row as it was), trim the
+-- history to %(keep)s versions, write the new body.
+WITH kept AS (
+    INSERT INTO roost.document_history (document_id, version, body, agent, change, at)
+    SELECT id, version, body, agent, change, updated_at FROM roost.documents
+    WHERE id = %(id)s AND %(keep)s::bigint > 0
+), trimmed AS (
+    DELETE FROM roost.document_history WHERE document_id = %(id)s AND version <= %(version)s::bigint - %(keep)s
+)
+UPDATE roost.documents SET body = %(body)s, version = version + 1, agent = %(agent)s, change = %(change)s,
+    parent_id = %(parent)s, updated_at = now()
+WHERE id = %(id)s AND version = %(version)s
+RETURNING id, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
+
+-- name: doc_keys_set
+-- %(keys)s is a JSON array of [path, key]: rows no longer there go, new ones come.
+WITH wanted AS (
+    SELECT k ->> 0 AS path, k ->> 1 AS key FROM jsonb_array_elements(%(keys)s::jsonb) k
+), gone AS (
+    DELETE FROM roost.document_keys dk WHERE dk.document_id = %(id)s
+      AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.path = dk.path AND w.key = dk.key)
+)
+INSERT INTO roost.document_keys (document_id, collection_id, path, key)
+SELECT %(id)s, %(collection)s, path, key FROM wanted
+ON CONFLICT DO NOTHING
+
+-- name: doc_keys_clear
+DELETE FROM roost.document_keys WHERE collection_id = %(collection)s
+
+-- name: doc_keys_add
+COPY roost.document_keys (document_id, collection_id, path, key) FROM STDIN
+
+-- name: doc_bodies_after
+SELECT id, body FROM roost.documents WHERE collection_id = %(collection)s AND id > %(after)s ORDER BY id
+LIMIT %(limit)s
+
+-- name: doc_event
+INSERT INTO roost.events (project, topic, payload, refs) VALUES (%(project)s, %(topic)s, %(payload)s, %(refs)s::jsonb)
+
+-- name: doc_get
+-- One query by the collection's name (the hot read): nothing back for a missing collection too.
+SELECT d.id, c.name, d.key, p.key, d.body, d.version, d.agent, d.change,
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+FROM roost.doc_collections c JOIN roost.documents d ON d.collection_id = c.id
+LEFT JOIN roost.documents p ON p.id = d.parent_id
+WHERE c.project = %(project)s AND c.name = %(collection_name)s AND d.key = %(key)s
+
+-- name: doc_version
+SELECT h.body, h.version, h.agent, h.change, extract(epoch FROM h.at)::float8
+FROM roost.document_history h JOIN roost.documents d ON d.id = h.document_id
+WHERE d.collection_id = %(collection)s AND d.key = %(key)s AND h.version = %(version)s
+
+-- name: doc_history
+SELECT h.version, h.agent, h.change, extract(epoch FROM h.at)::float8
+FROM roost.document_history h JOIN roost.documents d ON d.id = h.document_id
+WHERE d.collection_id = %(collection)s AND d.key = %(key)s ORDER BY h.version DESC
+
+-- name: doc_descendants
+WITH RECURSIVE tree (id) AS (
+    SELECT id FROM roost.documents WHERE parent_id = %(id)s
+    UNION ALL SELECT d.id FROM roost.documents d JOIN tree t ON d.parent_id = t.id
+)
+SELECT count(*), count(*) FILTER (WHERE c.on_parent_delete = 'restrict'),
+       max(CASE WHEN c.on_parent_delete = 'restrict' THEN c.name || '/' || d.key END)
+FROM tree JOIN roost.documents d ON d.id = tree.id JOIN roost.doc_collections c ON c.id = d.collection_id
+
+-- name: doc_delete
+DELETE FROM roost.documents WHERE id = %(id)s
+
+-- name: doc_list
+SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+FROM roost.documents d LEFT JOIN roost.documents p ON p.id = d.parent_id
+WHERE d.collection_id = %(collection)s AND d.key > %(after)s
+  AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+      SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
+          CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
+               THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
+               ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END)))
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                  ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1)
+ORDER BY d.key COLLATE "C" LIMIT %(limit)s
+
+-- name: doc_query_range
+SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+FROM roost.documents d LEFT JOIN roost.documents p ON p.id = d.parent_id
+WHERE d.id IN (SELECT document_id FROM roost.document_keys
+               WHERE collection_id = %(collection)s AND path = %(path)s AND key >= %(lo)s AND key <= %(hi)s
+                 AND key <> %(lo_x)s AND key <> %(hi_x)s)
+  AND d.key > %(after)s AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+      SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
+          CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
+               THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
+               ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END)))
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                  ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1)
+ORDER BY d.key COLLATE "C" LIMIT %(limit)s
+
+-- name: doc_query_in
+SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+FROM roost.documents d LEFT JOIN roost.documents p ON p.id = d.parent_id
+WHERE d.id IN (SELECT document_id FROM roost.document_keys
+               WHERE collection_id = %(collection)s AND path = %(path)s
+                 AND key = ANY (ARRAY(SELECT jsonb_array_elements_text(%(keys)s::jsonb))))
+  AND d.key > %(after)s AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+      SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
+          CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
+               THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
+               ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END)))
+  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                  ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1)
+ORDER BY d.key COLLATE "C" LIMIT %(limit)s
+
+-- name: doc_link
+INSERT INTO roost.document_links (src_id, rel, dst_id, created_at) VALUES (%(src)s, %(rel)s, %(dst)s, now())
+ON CONFLICT DO NOTHING
+RETURNING src_id
+
+-- name: doc_unlink
+DELETE FROM roost.document_links WHERE src_id = %(src)s AND rel = %(rel)s AND dst_id = %(dst)s RETURNING src_id
+
+-- name: doc_links_out
+SELECT l.rel, 'out', c.name, d.key, extract(epoch FROM l.created_at)::float8 FROM roost.document_links l
+JOIN roost.documents d ON d.id = l.dst_id JOIN roost.doc_collections c ON c.id = d.collection_id
+WHERE l.src_id = %(id)s AND (%(rel)s::text IS NULL OR l.rel = %(rel)s) ORDER BY l.rel, c.name, d.key
+
+-- name: doc_links_in
+SELECT l.rel, 'in', c.name, d.key, extract(epoch FROM l.created_at)::float8 FROM roost.document_links l
+JOIN roost.documents d ON d.id = l.src_id JOIN roost.doc_collections c ON c.id = d.collection_id
+WHERE l.dst_id = %(id)s AND (%(rel)s::text IS NULL OR l.rel = %(rel)s) ORDER BY l.rel, c.name, d.key
+
+-- name: doc_get_key
+SELECT key FROM roost.documents WHERE id = %(id)s
