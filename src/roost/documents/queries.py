@@ -48,7 +48,8 @@ def query(project: str, collection_name: str, where: object, parent: str | None,
         params |= {"path": driver.path, "lo": driver.lo, "hi": driver.hi, "lo_x": driver.lo_x, "hi_x": driver.hi_x}
     else:
         name = "doc_query_in"
-        params |= {"path": driver.path, "keys": json.dumps(list(driver.keys), ensure_ascii=False)}
+        params |= {"path": driver.path, "keys": json.dumps(list(driver.keys), ensure_ascii=False),
+                   "key_list": list(driver.keys)}  # (SQLite reads the JSON, PostgreSQL the array)
     rows = (yield Query(name, params)).rows
     docs = [document_of(r) for r in rows[:limit]]
     return Page(docs, docs[-1].key if len(rows) > limit else None)

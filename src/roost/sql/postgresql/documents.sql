@@ -140,12 +140,13 @@ WHERE d.id IN (SELECT document_id FROM roost.document_keys
 ORDER BY d.key COLLATE "C" LIMIT %(limit)s
 
 -- name: doc_query_in
+-- The keys come as an array, not JSON, so the planner sees the values (and their frequencies).
 SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
        extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
 FROM roost.documents d LEFT JOIN roost.documents p ON p.id = d.parent_id
 WHERE d.id IN (SELECT document_id FROM roost.document_keys
                WHERE collection_id = %(collection)s AND path = %(path)s
-                 AND key = ANY (ARRAY(SELECT jsonb_array_elements_text(%(keys)s::jsonb))))
+                 AND key = ANY (%(key_list)s::text[]))
   AND d.key > %(after)s AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
   AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
       SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
