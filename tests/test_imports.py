@@ -20,8 +20,8 @@ import pytest
 AREAS = {"roost.signals", "roost.locks", "roost.agents", "roost.tasks", "roost.events", "roost.worker",
          "roost.demo", "roost._async", "roost.backends.postgres", "roost.memory.transcripts",
          "roost.memory.memories", "roost.memory.observations", "roost.memory.artifacts", "roost.search.hits",
-         "roost.search.names"}
-NEVER = ("psycopg", "psycopg_pool", "asyncio", "rich")
+         "roost.search.names", "roost.documents.area"}
+NEVER = ("psycopg", "psycopg_pool", "asyncio", "rich", "jsonschema", "pydantic")
 
 REPORT = """
 import atexit, json, sys
@@ -65,6 +65,8 @@ def folder(tmp_path: Path) -> Path:
     ((), ("observe", "coder", "saw it"), "roost.memory.observations"),
     (("observe", "coder", "saw it"), ("search", "saw", "--json"), "roost.search.hits"),
     (("agent", "register", "coder"), ("find", "codr", "--json"), "roost.search.names"),
+    (("doc", "declare", "specs"), ("doc", "put", "specs", "s", '{"a": 1}'), "roost.documents.area"),
+    (("doc", "declare", "specs"), ("doc", "query", "specs", "--json"), "roost.documents.area"),
 ])
 def test_an_sqlite_command_imports_only_its_own_area(folder: Path, before: tuple[str, ...], args: tuple[str, ...],
                                                      area: str) -> None:
@@ -77,6 +79,8 @@ def test_an_sqlite_command_imports_only_its_own_area(folder: Path, before: tuple
     assert loaded & AREAS == {area}, f"roost {' '.join(args)} imported {sorted(loaded & AREAS - {area})}"
     if area.startswith("roost.memory."):  # SQLite indexes in the database: no tokenizer on a write
         assert "roost.search.tokens" not in loaded
+    if area == "roost.documents.area":  # (no schema, no rendering: none of their modules)
+        assert not loaded & {"roost.documents.render", "roost.documents.importer", "roost.documents.history"}
 
 
 def test_help_lists_every_command_without_error(folder: Path) -> None:

@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "artifact": "roost.cli.artifacts:artifact",
     "completion": "roost.cli.completion:completion",
     "demo": "roost.cli.demo:demo",
+    "doc": "roost.cli.documents:doc",
     "doctor": "roost.cli.admin:doctor",
     "events": "roost.cli.events:events",
     "find": "roost.cli.search:find",

@@ -8,15 +8,15 @@ from typing import TYPE_CHECKING, Any
 from roost import _validate as v
 from roost import errors
 from roost.documents import collections as cols
-from roost.documents import history as hist
-from roost.documents import importer, links, patches, queries, records, render
+from roost.documents import links, patches, queries, records
 from roost.documents.collections import Collection
-from roost.documents.history import Change, Version
 from roost.documents.links import Link, Ref
 from roost.documents.records import Document
 from roost.memory._common import Page
 
 if TYPE_CHECKING:
+    from roost.documents.history import Change, Version
+    from roost.documents.importer import Imported
     from roost.store import Store
 
 FORMATS = ("markdown", "json")
@@ -128,10 +128,14 @@ class Documents:
 
     def history(self, collection: str, key: str) -> list[Version]:
         """The document's versions, newest first: the current one and those kept."""
+        from roost.documents import history as hist
+
         return self._store._execute(hist.history, self._project, cols.name(collection), records.key_of(key))
 
     def diff(self, collection: str, key: str, a: int, b: int) -> list[Change]:
         """What changed from version ``a`` to version ``b``, path by path."""
+        from roost.documents import history as hist
+
         a, b = v.integer(a, "version a", 1, 2**62), v.integer(b, "version b", 1, 2**62)
         return self._store._execute(hist.diff, self._project, cols.name(collection), records.key_of(key), a, b)
 
@@ -166,13 +170,17 @@ class Documents:
             import json
 
             return json.dumps(doc.body, ensure_ascii=False, indent=2) + "\n"
+        from roost.documents import render
+
         declared = self.get_collection(collection)
         assert declared is not None
         return render.markdown(declared, doc)
 
     def import_features(self, data: object, *, collection: str = "features", list_collection: str = "feature_lists",
-                        key: str | None = None, prefix: str = "", agent: str | None = None) -> importer.Imported:
+                        key: str | None = None, prefix: str = "", agent: str | None = None) -> Imported:
         """Load a recac-style feature list as one document per feature under one list document."""
+        from roost.documents import importer
+
         if not isinstance(prefix, str):
             raise errors.InvalidArgument("prefix must be a string")
         return self._store._execute(importer.import_features, self._project, data, cols.name(list_collection),
