@@ -6,11 +6,20 @@ import argparse
 import platform
 import sqlite3
 
-from bench import bench_cli, bench_coordination, bench_events, bench_memory, bench_queue, bench_search, bench_store
+from bench import (
+    bench_cli,
+    bench_coordination,
+    bench_documents,
+    bench_events,
+    bench_memory,
+    bench_queue,
+    bench_search,
+    bench_store,
+)
 from bench.harness import postgres_target, sqlite_target
 
 SUITES = [bench_store.BENCHMARKS, bench_coordination.BENCHMARKS, bench_queue.BENCHMARKS, bench_events.BENCHMARKS,
-          bench_memory.BENCHMARKS, bench_search.BENCHMARKS, bench_cli.BENCHMARKS]
+          bench_memory.BENCHMARKS, bench_search.BENCHMARKS, bench_documents.BENCHMARKS, bench_cli.BENCHMARKS]
 
 
 def main() -> None:

@@ -90,9 +90,16 @@ def to_json(value: Any, what: str, max_bytes: int = JSON_MAX_BYTES) -> str:
     return text
 
 
-def _check_shape(value: dict[Any, Any] | list[Any] | tuple[Any, ...], what: str) -> None:
+def check_shape(value: Any, what: str, below: int = 0) -> None:
+    """Refuse what JSON cannot carry exactly (keys that are not strings) and what would nest deeper
+    than JSON_DEPTH_MAX once placed ``below`` levels down (a patch's value at its path)."""
+    if isinstance(value, dict | list | tuple):
+        _check_shape(value, what, 1 + below)
+
+
+def _check_shape(value: dict[Any, Any] | list[Any] | tuple[Any, ...], what: str, start: int = 1) -> None:
     """Walk the containers of ``value`` without recursion: depth and key types."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
+    stack: list[tuple[Any, int]] = [(value, start)]
     while stack:
         item, depth = stack.pop()
         if depth > JSON_DEPTH_MAX:

@@ -92,6 +92,16 @@ def test_every_patch_operation(store):
     assert d.set("plans", "p", "sections.outro", "again").body["sections"]["outro"] == "again"
 
 
+def _deep(levels: int) -> object:
+    value: object = 1
+    for _ in range(levels):
+        value = [value]
+    return value
+
+
+DEEP_63 = _deep(63)  # fits alone (64 levels with nothing around it), not two levels down
+
+
 @pytest.mark.parametrize(("ops", "message"), [
     ([{"op": "append", "path": "sections", "value": 1}], "cannot append to sections: it holds an object"),
     ([{"op": "increment", "path": "title"}], "cannot increment title: it holds a string"),
@@ -105,6 +115,10 @@ def test_every_patch_operation(store):
     ([{"op": "set", "path": "x", "value": 1, "extra": 2}], "does not take extra"),
     ([{"op": "append", "path": "x", "value": 1, "max_len": 0}], "max_len must be"),
     ([{"op": "increment", "path": "x", "by": "2"}], "by must be a finite number"),
+    ([{"op": "set", "path": "x", "value": float("nan")}], "cannot be stored as JSON"),
+    ([{"op": "set", "path": "x", "value": "\ud800"}], "lone surrogate"),
+    ([{"op": "set", "path": "x", "value": {1: 2}}], "keys must be strings"),
+    ([{"op": "set", "path": "x.y", "value": DEEP_63}], "levels deep"),
     ([], "at least one operation"),
     ("set title x", "a patch is a list of operations"),
     ([{"op": "set", "path": "a..b", "value": 1}], "not valid at character 3"),
@@ -273,6 +287,7 @@ def test_queries_on_indexed_paths(store):
     assert keys({"priority": {"$gte": 2, "$lt": 3}}) == ["b", "d"]
     assert keys({"priority": {"$lte": 2}}) == ["a", "b"]
     assert keys({"priority": None}) == ["e"]
+    assert keys({"priority": {"$lt": None}}) == [] and keys({"priority": {"$lte": None}}) == ["e"]
     assert keys({"priority": True}) == ["f"]
     assert keys({"status": {"$in": ["done", "blocked"]}}) == ["b", "d", "f"]
     assert keys({"status": {"$ne": "pending"}}) == ["b", "d", "f"]

@@ -66,9 +66,9 @@ def _fill(store: roost.Store, url: str) -> dict[str, int]:
             conn.execute("""INSERT INTO roost.documents (collection_id, key, body, version, created_at, updated_at)
                             SELECT %s, 'f' || lpad(i::text, 6, '0'), '{}', 1, now(), now()
                             FROM generate_series(1, %s) i""", (collection.id, PLAN_DOCS))
-            conn.execute("""INSERT INTO roost.document_keys (document_id, collection_id, path, key)
+            conn.execute("""INSERT INTO roost.document_keys (document_id, collection_id, path, key, doc_key)
                             SELECT id, collection_id, 'status', CASE WHEN id %% 1000 = 0 THEN %s
-                                                                     ELSE '3pending' END
+                                                                     ELSE '3pending' END, key
                             FROM roost.documents WHERE collection_id = %s""", (rare, collection.id))
             conn.execute("ANALYZE roost.documents")
             conn.execute("ANALYZE roost.document_keys")
@@ -80,8 +80,9 @@ def _fill(store: roost.Store, url: str) -> dict[str, int]:
             lite.execute("""WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
                             INSERT INTO documents (collection_id, key, body, version, created_at, updated_at)
                             SELECT ?, printf('f%06d', i), '{}', 1, 0, 0 FROM n""", (PLAN_DOCS, collection.id))
-            lite.execute("""INSERT INTO document_keys (document_id, collection_id, path, key)
-                            SELECT id, collection_id, 'status', CASE WHEN id % 1000 = 0 THEN ? ELSE '3pending' END
+            lite.execute("""INSERT INTO document_keys (document_id, collection_id, path, key, doc_key)
+                            SELECT id, collection_id, 'status', CASE WHEN id % 1000 = 0 THEN ? ELSE '3pending' END,
+                                   key
                             FROM documents WHERE collection_id = ?""", (rare, collection.id))
             lite.execute("ANALYZE")
         finally:
@@ -124,6 +125,7 @@ def test_queries_on_indexed_paths_use_the_key_index_at_50000_documents(shared_ur
               "nots": "[]", "path": "status"}
     rare = encode("blocked")
     plans = {
+        "doc_query_eq": _plan(shared_url, "doc_query_eq", {**common, "lo": rare}),
         "doc_query_range": _plan(shared_url, "doc_query_range", {**common, "lo": rare, "hi": rare, "lo_x": "",
                                                                  "hi_x": ""}),
         "doc_query_in": _plan(shared_url, "doc_query_in", {**common, "keys": f'["{rare}", "3review"]',

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from roost import _validate as v
@@ -56,22 +57,34 @@ class Collection:
                 "unknown": self.unknown, "indexed": self.indexed}
 
     @property
-    def frozen_paths(self) -> list[paths.Path]:
-        return [paths.parse(p) for p in self.frozen]
+    def frozen_paths(self) -> tuple[paths.Path, ...]:
+        return _paths_of(tuple(self.frozen))
 
     @property
-    def indexed_paths(self) -> list[paths.Path]:
-        return [paths.parse(p) for p in self.indexed]
+    def indexed_paths(self) -> tuple[paths.Path, ...]:
+        return _paths_of(tuple(self.indexed))
 
 
-def collection_of(row: tuple[Any, ...]) -> Collection:
-    id_, name, version, spec_text, created, updated = row
-    spec = json.loads(spec_text)
+@lru_cache(maxsize=256)
+def _paths_of(texts: tuple[str, ...]) -> tuple[paths.Path, ...]:
+    return tuple(paths.parse(p) for p in texts)
+
+
+@lru_cache(maxsize=256)
+def _spec_of(text: str) -> tuple[dict[str, Any], str | None]:
+    """A stored declaration, parsed once per process (every write reads its collection's)."""
+    spec = json.loads(text)
     schema = spec["schema"]
-    return Collection(name, int(version), schema, spec["frozen"], spec["frozen_after"], int(spec["history"]),
-                      spec["parent"], spec["on_parent_delete"], spec["unknown"], spec["indexed"],
-                      to_datetime(created), to_datetime(updated), id=int(id_),
-                      schema_text=None if schema is None else json.dumps(schema, separators=(",", ":")))
+    return spec, None if schema is None else json.dumps(schema, separators=(",", ":"))
+
+
+def collection_of(row: Sequence[Any]) -> Collection:
+    id_, name, version, spec_text, created, updated = row[:6]
+    spec, schema_text = _spec_of(spec_text)
+    return Collection(name, int(version), spec["schema"], list(spec["frozen"]), spec["frozen_after"],
+                      int(spec["history"]), spec["parent"], spec["on_parent_delete"], spec["unknown"],
+                      list(spec["indexed"]), to_datetime(created), to_datetime(updated), id=int(id_),
+                      schema_text=schema_text)
 
 
 def name(value: object, what: str = "collection name") -> str:
@@ -163,8 +176,8 @@ def _rebuild_keys(collection: Collection) -> Op[None]:
                                                  "limit": REBUILD_BATCH})).rows
         if not rows:
             return
-        batch = [(int(doc_id), collection.id, path, key)
-                 for doc_id, body in rows for path, key in keys.keys_of(v.stored_json(body), indexed)]
+        batch = [(int(doc_id), collection.id, path, key, doc_key)
+                 for doc_id, doc_key, body in rows for path, key in keys.keys_of(v.stored_json(body), indexed)]
         if batch:
             yield Batch("doc_keys_add", batch)
         after = int(rows[-1][0])

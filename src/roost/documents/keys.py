@@ -80,6 +80,11 @@ class Condition:
     keys: tuple[str, ...] | None = None
     negate: bool = False
 
+    @property
+    def is_point(self) -> bool:
+        """One key exactly (an equality), not a range or a set."""
+        return self.keys is None and self.lo == self.hi and not self.lo_x and not self.hi_x
+
     def as_json(self) -> dict[str, Any]:
         return {"path": self.path, "lo": self.lo, "hi": self.hi, "lo_x": self.lo_x, "hi_x": self.hi_x,
                 "keys": None if self.keys is None else list(self.keys)}

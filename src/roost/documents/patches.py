@@ -22,11 +22,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from roost import _validate as v
 from roost import errors
 from roost.documents import paths
 
 OPS_MAX = 256
 MAX_LEN_MAX = 1_000_000
+VALUE_MAX_BYTES = 2**20
 _FIELDS: dict[str, tuple[set[str], set[str]]] = {  # op: (required, optional)
     "set": ({"path", "value"}, set()),
     "merge": ({"value"}, {"path"}),
@@ -95,6 +97,10 @@ def _one(i: int, raw: object) -> Op:
         raise errors.InvalidArgument(f"{where}: by must be a finite number, not {by!r}")
     if name == "merge" and not isinstance(value, Mapping):
         raise errors.InvalidArgument(f"{where}: a merge value must be an object, not {paths.kind(value)}")
+    # The value's shape is checked here, as deep as it will sit (an element of an array one more),
+    # so the patched body, whose other parts were checked when stored, need not be walked again.
+    v.check_shape(value, f"{where} value", (0 if path is None else len(path.segments)) + (name == "append"))
+    v.to_json(value, f"{where} value", VALUE_MAX_BYTES)  # (NaN, lone surrogates, what JSON cannot hold)
     return Op(name, path, value, max_len, by)
 
 

@@ -35,7 +35,9 @@ def query(project: str, collection_name: str, where: object, parent: str | None,
             return Page([], None)
     positive = [c for c in conditions if not c.negate]
     nots = [[c.path, k] for c in conditions if c.negate for k in (c.keys if c.keys is not None else (c.lo,))]
-    driver = next((c for c in positive if c.keys is None), None) or (positive[0] if positive else None)
+    # The driver: an equality (its index range is already in key order), else a range, else a set.
+    driver = (next((c for c in positive if c.is_point), None)
+              or next((c for c in positive if c.keys is None), None) or (positive[0] if positive else None))
     rest = [c.as_json() for c in positive if c is not driver]
     params: dict[str, Any] = {"collection": collection.id, "collection_name": collection_name,
                               "after": cursor or "", "parent": parent_id, "limit": limit + 1,
@@ -43,6 +45,9 @@ def query(project: str, collection_name: str, where: object, parent: str | None,
                               "nots": json.dumps(nots, ensure_ascii=False)}
     if driver is None:
         name = "doc_list"
+    elif driver.is_point:
+        name = "doc_query_eq"
+        params |= {"path": driver.path, "lo": driver.lo}
     elif driver.keys is None:
         name = "doc_query_range"
         params |= {"path": driver.path, "lo": driver.lo, "hi": driver.hi, "lo_x": driver.lo_x, "hi_x": driver.hi_x}

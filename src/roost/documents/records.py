@@ -20,7 +20,7 @@ from roost import _validate as v
 from roost import errors
 from roost._op import Op, Query, atomic, repeatable, to_datetime
 from roost.documents import keys, patches, paths, schemas
-from roost.documents.collections import Collection, must_get
+from roost.documents.collections import Collection, collection_of, must_get
 
 BODY_MAX_BYTES = 2**20
 KEY_MAX = 512
@@ -50,10 +50,18 @@ def key_of(value: object) -> str:
     return v.name(value, "document key", KEY_MAX)
 
 
-def body_text(body: object, what: str) -> str:
+def body_text(body: object, what: str, shaped: bool = False) -> str:
+    """A body as stored text; ``shaped`` when its depth and keys are known good (a stored body
+    patched with values checked by patches.check), so only its size is left to check."""
     if not isinstance(body, dict):
         raise errors.InvalidArgument(f"{what} must be a JSON object, not {paths.kind(body)}")
-    return v.to_json(body, what, BODY_MAX_BYTES)
+    if not shaped:
+        return v.to_json(body, what, BODY_MAX_BYTES)
+    text = json.dumps(body, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    size = len(text.encode("utf-8"))
+    if size > BODY_MAX_BYTES:
+        raise errors.InvalidArgument(f"{what} is {size:,} bytes as JSON; the limit is {BODY_MAX_BYTES:,}")
+    return text
 
 
 def same(a: Any, b: Any) -> bool:
@@ -68,15 +76,15 @@ def check_frozen(collection: Collection, key: str, old: dict[str, Any] | None, n
     if old is None:
         return
     for path in collection.frozen_paths:
-        before = paths.get(old, path)
-        if collection.frozen_after == "first_set" and (before is paths.MISSING or before is None):
-            continue
-        after = paths.get(new, path)
-        if not same(before, after):
-            when = "since the document was created" if collection.frozen_after == "create" else "once it was set"
-            raise errors.FrozenField(
-                f"{collection.name}/{key}: {path} is frozen ({when}); the write would change it from "
-                f"{_brief(before)} to {_brief(after)}, and nothing of it was applied")
+        before = frozen_value(old, path, collection.frozen_after)
+        if before is not None and before != _encoded(paths.get(new, path)):
+            raise _frozen(collection, key, path, paths.get(old, path), paths.get(new, path))
+
+
+def _frozen(collection: Collection, key: str, path: paths.Path, before: Any, after: Any) -> errors.FrozenField:
+    when = "since the document was created" if collection.frozen_after == "create" else "once it was set"
+    return errors.FrozenField(f"{collection.name}/{key}: {path} is frozen ({when}); the write would change it from "
+                              f"{_brief(before)} to {_brief(after)}, and nothing of it was applied")
 
 
 def _brief(value: Any) -> str:
@@ -86,11 +94,10 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _checked(collection: Collection, key: str, old: dict[str, Any] | None, new: dict[str, Any]) -> str:
-    """The new body as stored text, once it passed the frozen paths, the schema and the size limit."""
-    check_frozen(collection, key, old, new)
+def _checked(collection: Collection, key: str, new: dict[str, Any], shaped: bool = False) -> str:
+    """The new body as stored text, once it passed the schema and the size limit."""
     schemas.validate(collection.schema_text, collection.unknown == "reject", new, f"{collection.name}/{key}")
-    return body_text(new, f"the body of {collection.name}/{key}")
+    return body_text(new, f"the body of {collection.name}/{key}", shaped)
 
 
 def _parent_id(project: str, collection: Collection, parent: str | None) -> Op[int | None]:
@@ -106,86 +113,115 @@ def _parent_id(project: str, collection: Collection, parent: str | None) -> Op[i
     return int(found)
 
 
-def _write(project: str, collection: Collection, key: str, current: tuple[Any, ...] | None, old: dict[str, Any] | None,
-           new: dict[str, Any], text: str, parent: int | None, agent: str | None, change: str | None,
-           topic: str) -> Op[Document]:
-    if current is None:
-        row = (yield Query("doc_insert", {"collection": collection.id, "key": key, "parent": parent, "body": text,
-                                          "agent": agent})).one()
-        version = 1
+class Target:
+    """What a write reads first, in one query inside its transaction: the collection, and the
+    document (None if absent) with its parent's key."""
+
+    __slots__ = ("body", "collection", "doc_id", "parent_id", "parent_key", "version")
+
+    def __init__(self, project: str, collection_name: str, row: Sequence[Any] | None) -> None:
+        if row is None:
+            raise errors.CollectionNotFound(f"no document collection {collection_name!r} in project {project!r}; "
+                                            "declare it first (store.documents.collection(...), roost doc declare)")
+        self.collection = collection_of(row)
+        self.doc_id: int | None = None if row[6] is None else int(row[6])
+        self.body: str | None = row[7]
+        self.version = 0 if row[8] is None else int(row[8])
+        self.parent_id: int | None = row[9]
+        self.parent_key: str | None = row[10]
+
+
+def _target(project: str, collection_name: str, key: str) -> Op[Target]:
+    row = (yield Query("doc_for_write", {"project": project, "collection": collection_name, "key": key})).one()
+    return Target(project, collection_name, row)
+
+
+def _write(project: str, target: Target, key: str, old_keys: list[tuple[str, str]] | None, new: dict[str, Any],
+           text: str, parent: int | None, agent: str | None, change: str | None, topic: str) -> Op[Document]:
+    """One statement (a block on SQLite): the body, the history and its trim, the index keys
+    (only if they changed) and the event."""
+    collection = target.collection
+    indexed = collection.indexed_paths
+    wanted = keys.keys_of(new, indexed) if indexed else []
+    keys_json = None if wanted == old_keys else json.dumps(wanted, ensure_ascii=False)
+    version = target.version + 1
+    event = json.dumps({"collection": collection.name, "key": key, "version": version, "agent": agent},
+                       ensure_ascii=False)
+    params = {"project": project, "collection": collection.id, "key": key, "body": text, "agent": agent,
+              "keys": keys_json, "topic": topic, "payload": event,
+              "refs": json.dumps({"collection": collection.name, "key": key}, ensure_ascii=False)}
+    if target.doc_id is None:
+        row = (yield Query("doc_create", {**params, "parent": parent})).one()
     else:
-        doc_id, _body, version, old_parent = current
-        row = (yield Query("doc_update", {"id": doc_id, "version": version, "keep": collection.history,
-                                          "body": text, "agent": agent, "change": change,
-                                          "parent": old_parent if parent is None else parent})).one()
-        version = int(version) + 1
+        row = (yield Query("doc_update", {**params, "id": target.doc_id, "version": target.version,
+                                          "keep": collection.history, "change": change,
+                                          "parent": target.parent_id if parent is None else parent})).one()
     if row is None:
         raise errors.VersionConflict(f"{collection.name}/{key} changed during the write")
-    doc_id, created, updated = row
-    indexed = collection.indexed_paths
-    if indexed:
-        wanted = keys.keys_of(new, indexed)
-        if old is None or wanted != keys.keys_of(old, indexed):
-            yield Query("doc_keys_set", {"id": doc_id, "collection": collection.id,
-                                         "keys": json.dumps(wanted, ensure_ascii=False)})
-    event = {"collection": collection.name, "key": key, "version": version, "agent": agent}
-    yield Query("doc_event", {"project": project, "topic": topic, "payload": json.dumps(event, ensure_ascii=False),
-                              "refs": json.dumps({"collection": collection.name, "key": key}, ensure_ascii=False)})
+    _id, created, updated = row
     return Document(collection.name, key, new, version, None, agent, to_datetime(created), to_datetime(updated))
 
 
-def _expect(collection: Collection, key: str, current: tuple[Any, ...] | None, expected: int | None) -> None:
-    if expected is None:
+def _expect(target: Target, key: str, expected: int | None) -> None:
+    if expected is None or target.version == expected:
         return
-    have = 0 if current is None else int(current[2])
-    if have != expected:
-        now = f"it is at version {have}" if have else "it does not exist"
-        wanted = "to be absent" if expected == 0 else f"at version {expected}"
-        raise errors.VersionConflict(f"{collection.name}/{key} was expected {wanted}, but {now}")
+    now = f"it is at version {target.version}" if target.version else "it does not exist"
+    wanted = "to be absent" if expected == 0 else f"at version {expected}"
+    raise errors.VersionConflict(f"{target.collection.name}/{key} was expected {wanted}, but {now}")
 
 
 @atomic
 def put(project: str, collection_name: str, key: str, body: dict[str, Any], expected: int | None,
         parent: str | None, agent: str | None) -> Op[Document]:
-    collection = yield from must_get(project, collection_name)
-    current = (yield Query("doc_for_write", {"collection": collection.id, "key": key})).one()
-    _expect(collection, key, current, expected)
-    old = None if current is None else v.stored_json(current[1])
+    target = yield from _target(project, collection_name, key)
+    collection = target.collection
+    _expect(target, key, expected)
+    old = None if target.body is None else v.stored_json(target.body)
     new = json.loads(body_text(body, f"the body of {collection_name}/{key}"))  # (a copy the caller cannot change)
-    text = _checked(collection, key, old, new)
+    check_frozen(collection, key, old, new)
+    text = _checked(collection, key, new)
     parent_id = yield from _parent_id(project, collection, parent)
-    doc = yield from _write(project, collection, key, current, old, new, text, parent_id, agent, None, "document.put")
-    doc.parent = yield from _parent_key(project, collection, parent, current)
+    old_keys = None if old is None or not collection.indexed else keys.keys_of(old, collection.indexed_paths)
+    doc = yield from _write(project, target, key, old_keys, new, text, parent_id, agent, None, "document.put")
+    doc.parent = parent if parent is not None else target.parent_key
     return doc
 
 
 @atomic
 def patch(project: str, collection_name: str, key: str, ops: list[patches.Op], expected: int | None,
           agent: str | None) -> Op[Document]:
-    collection = yield from must_get(project, collection_name)
-    current = (yield Query("doc_for_write", {"collection": collection.id, "key": key})).one()
-    if current is None:
+    target = yield from _target(project, collection_name, key)
+    collection = target.collection
+    if target.body is None:
         raise errors.DocumentNotFound(f"no document {collection_name}/{key} to patch")
-    _expect(collection, key, current, expected)
-    old = v.stored_json(current[1])
-    new = patches.apply(v.stored_json(current[1]), ops)
-    text = _checked(collection, key, old, new)
+    _expect(target, key, expected)
+    body = v.stored_json(target.body)
+    # What the checks compare with is taken before the patch changes the body in place.
+    frozen = [(p, frozen_value(body, p, collection.frozen_after)) for p in collection.frozen_paths]
+    old_keys = keys.keys_of(body, collection.indexed_paths) if collection.indexed else None
+    new = patches.apply(body, ops)
+    for path, before in frozen:
+        if before is not None and before != _encoded(paths.get(new, path)):
+            raise _frozen(collection, key, path, json.loads(before) if before != "" else paths.MISSING,
+                          paths.get(new, path))
+    text = _checked(collection, key, new, shaped=True)
     change = json.dumps([op.as_json() for op in ops], ensure_ascii=False, separators=(",", ":"))
-    doc = yield from _write(project, collection, key, current, old, new, text, None, agent, change,
-                            "document.patched")
-    doc.parent = yield from _parent_key(project, collection, None, current)
+    doc = yield from _write(project, target, key, old_keys, new, text, None, agent, change, "document.patched")
+    doc.parent = target.parent_key
     return doc
 
 
-def _parent_key(project: str, collection: Collection, given: str | None,
-                current: tuple[Any, ...] | None) -> Op[str | None]:
-    """The parent's key for the returned document (one read, only when there is a parent)."""
-    if given is not None:
-        return given
-    if current is None or current[3] is None:
+def frozen_value(body: Any, path: paths.Path, frozen_after: str) -> str | None:
+    """The value at a frozen path as compared (JSON text, "" for nothing there), or None when the
+    path is not frozen yet ("first_set" and nothing set)."""
+    value = paths.get(body, path)
+    if frozen_after == "first_set" and (value is paths.MISSING or value is None):
         return None
-    row = (yield Query("doc_get_key", {"id": current[3]})).one()
-    return None if row is None else str(row[0])
+    return _encoded(value)
+
+
+def _encoded(value: Any) -> str:
+    return "" if value is paths.MISSING else json.dumps(value, sort_keys=True)
 
 
 @repeatable
@@ -209,21 +245,20 @@ def get(project: str, collection_name: str, key: str, version: int | None) -> Op
 @atomic
 def delete(project: str, collection_name: str, key: str, expected: int | None) -> Op[int]:
     """Delete the document and everything below it; returns how many documents went (0: none)."""
-    collection = yield from must_get(project, collection_name)
-    current = (yield Query("doc_for_write", {"collection": collection.id, "key": key})).one()
-    if current is None:
+    target = yield from _target(project, collection_name, key)
+    if target.doc_id is None:
         if expected is not None:
             raise errors.VersionConflict(f"{collection_name}/{key} was expected at version {expected}, but it "
                                          "does not exist")
         return 0
-    _expect(collection, key, current, expected)
-    below, restricted, example = (yield Query("doc_descendants", {"id": current[0]})).one() or (0, 0, None)
+    _expect(target, key, expected)
+    below, restricted, example = (yield Query("doc_descendants", {"id": target.doc_id})).one() or (0, 0, None)
     if restricted:
         raise errors.DeleteRestricted(
             f"{collection_name}/{key} has {restricted} document(s) below it in collections declared "
             f"on_parent_delete='restrict' (such as {example}); delete those first. Nothing was deleted")
-    yield Query("doc_delete", {"id": current[0]})
-    event = {"collection": collection_name, "key": key, "version": int(current[2]), "cascaded": int(below)}
+    yield Query("doc_delete", {"id": target.doc_id})
+    event = {"collection": collection_name, "key": key, "version": target.version, "cascaded": int(below)}
     yield Query("doc_event", {"project": project, "topic": "document.deleted", "payload": json.dumps(event),
                               "refs": json.dumps({"collection": collection_name, "key": key})})
     return 1 + int(below)

@@ -23,53 +23,75 @@ WHERE id = %(id)s
 RETURNING id, name, version, spec, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
 
 -- name: doc_for_write
-SELECT d.id, d.body, d.version, d.parent_id FROM roost.documents d
-WHERE d.collection_id = %(collection)s AND d.key = %(key)s FOR UPDATE
+-- The collection and the document to change (if there is one, locked) with its parent's key.
+WITH c AS (
+    SELECT id, name, version, spec, created_at, updated_at FROM roost.doc_collections
+    WHERE project = %(project)s AND name = %(collection)s
+), d AS (
+    SELECT id, body, version, parent_id FROM roost.documents
+    WHERE collection_id = (SELECT id FROM c) AND key = %(key)s FOR UPDATE
+)
+SELECT c.id, c.name, c.version, c.spec, extract(epoch FROM c.created_at)::float8,
+       extract(epoch FROM c.updated_at)::float8, d.id, d.body, d.version, d.parent_id,
+       (SELECT key FROM roost.documents WHERE id = d.parent_id)
+FROM c LEFT JOIN d ON true
 
 -- name: doc_parent_id
 SELECT d.id FROM roost.documents d JOIN roost.doc_collections c ON c.id = d.collection_id
 WHERE c.project = %(project)s AND c.name = %(collection)s AND d.key = %(key)s
 
--- name: doc_insert
-INSERT INTO roost.documents (collection_id, key, parent_id, body, version, agent, change, created_at, updated_at)
-VALUES (%(collection)s, %(key)s, %(parent)s, %(body)s, 1, %(agent)s, NULL, now(), now())
-RETURNING id, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
+-- name: doc_create
+-- One statement: the document, its index keys (%(keys)s, a JSON array of [path, key]) and its event.
+WITH made AS (
+    INSERT INTO roost.documents (collection_id, key, parent_id, body, version, agent, change, created_at, updated_at)
+    VALUES (%(collection)s, %(key)s, %(parent)s, %(body)s, 1, %(agent)s, NULL, now(), now())
+    RETURNING id, created_at, updated_at
+), keyed AS (
+    INSERT INTO roost.document_keys (document_id, collection_id, path, key, doc_key)
+    SELECT made.id, %(collection)s, e ->> 0, e ->> 1, %(key)s
+    FROM made, jsonb_array_elements(coalesce(%(keys)s::jsonb, '[]')) e
+), told AS (
+    INSERT INTO roost.events (project, topic, payload, refs)
+    VALUES (%(project)s, %(topic)s, %(payload)s, %(refs)s::jsonb)
+)
+SELECT id, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8 FROM made
 
 -- name: doc_update
--- One statement: keep the version being replaced (all parts see the row as it was), trim the
--- history to %(keep)s versions, write the new body.
+-- One statement: keep the version being replaced (every part sees the row as it was), trim the
+-- history to %(keep)s versions, bring the index keys to %(keys)s (NULL: they did not change),
+-- write the event and the new body.
 WITH kept AS (
     INSERT INTO roost.document_history (document_id, version, body, agent, change, at)
     SELECT id, version, body, agent, change, updated_at FROM roost.documents
     WHERE id = %(id)s AND %(keep)s::bigint > 0
 ), trimmed AS (
     DELETE FROM roost.document_history WHERE document_id = %(id)s AND version <= %(version)s::bigint - %(keep)s
+), wanted AS (
+    SELECT e ->> 0 AS path, e ->> 1 AS key FROM jsonb_array_elements(coalesce(%(keys)s::jsonb, '[]')) e
+), gone AS (
+    DELETE FROM roost.document_keys dk WHERE %(keys)s::jsonb IS NOT NULL AND dk.document_id = %(id)s
+      AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.path = dk.path AND w.key = dk.key)
+), added AS (
+    INSERT INTO roost.document_keys (document_id, collection_id, path, key, doc_key)
+    SELECT %(id)s, %(collection)s, path, key, %(key)s FROM wanted
+    ON CONFLICT DO NOTHING
+), told AS (
+    INSERT INTO roost.events (project, topic, payload, refs)
+    VALUES (%(project)s, %(topic)s, %(payload)s, %(refs)s::jsonb)
 )
 UPDATE roost.documents SET body = %(body)s, version = version + 1, agent = %(agent)s, change = %(change)s,
     parent_id = %(parent)s, updated_at = now()
 WHERE id = %(id)s AND version = %(version)s
 RETURNING id, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
 
--- name: doc_keys_set
--- %(keys)s is a JSON array of [path, key]: rows no longer there go, new ones come.
-WITH wanted AS (
-    SELECT k ->> 0 AS path, k ->> 1 AS key FROM jsonb_array_elements(%(keys)s::jsonb) k
-), gone AS (
-    DELETE FROM roost.document_keys dk WHERE dk.document_id = %(id)s
-      AND NOT EXISTS (SELECT 1 FROM wanted w WHERE w.path = dk.path AND w.key = dk.key)
-)
-INSERT INTO roost.document_keys (document_id, collection_id, path, key)
-SELECT %(id)s, %(collection)s, path, key FROM wanted
-ON CONFLICT DO NOTHING
-
 -- name: doc_keys_clear
 DELETE FROM roost.document_keys WHERE collection_id = %(collection)s
 
 -- name: doc_keys_add
-COPY roost.document_keys (document_id, collection_id, path, key) FROM STDIN
+COPY roost.document_keys (document_id, collection_id, path, key, doc_key) FROM STDIN
 
 -- name: doc_bodies_after
-SELECT id, body FROM roost.documents WHERE collection_id = %(collection)s AND id > %(after)s ORDER BY id
+SELECT id, key, body FROM roost.documents WHERE collection_id = %(collection)s AND id > %(after)s ORDER BY id
 LIMIT %(limit)s
 
 -- name: doc_event
@@ -111,15 +133,34 @@ SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent
 FROM roost.documents d LEFT JOIN roost.documents p ON p.id = d.parent_id
 WHERE d.collection_id = %(collection)s AND d.key > %(after)s
   AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
-  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+  AND (%(rest)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
       SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
           CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
                THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
                ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
-                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END)))
-  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
-                  ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1)
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END))))
+  AND (%(nots)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                                      ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1))
 ORDER BY d.key COLLATE "C" LIMIT %(limit)s
+
+-- name: doc_query_eq
+-- Driven by one condition's single key: the key index hands the documents over in key order, so
+-- a page reads only its own rows.
+SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+FROM roost.document_keys dk JOIN roost.documents d ON d.id = dk.document_id
+LEFT JOIN roost.documents p ON p.id = d.parent_id
+WHERE dk.collection_id = %(collection)s AND dk.path = %(path)s AND dk.key = %(lo)s AND dk.doc_key > %(after)s
+  AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
+  AND (%(rest)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+      SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
+          CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
+               THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
+               ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END))))
+  AND (%(nots)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                                      ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1))
+ORDER BY dk.doc_key LIMIT %(limit)s
 
 -- name: doc_query_range
 SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
@@ -129,14 +170,14 @@ WHERE d.id IN (SELECT document_id FROM roost.document_keys
                WHERE collection_id = %(collection)s AND path = %(path)s AND key >= %(lo)s AND key <= %(hi)s
                  AND key <> %(lo_x)s AND key <> %(hi_x)s)
   AND d.key > %(after)s AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
-  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+  AND (%(rest)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
       SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
           CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
                THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
                ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
-                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END)))
-  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
-                  ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1)
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END))))
+  AND (%(nots)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                                      ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1))
 ORDER BY d.key COLLATE "C" LIMIT %(limit)s
 
 -- name: doc_query_in
@@ -148,14 +189,14 @@ WHERE d.id IN (SELECT document_id FROM roost.document_keys
                WHERE collection_id = %(collection)s AND path = %(path)s
                  AND key = ANY (%(key_list)s::text[]))
   AND d.key > %(after)s AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
-  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+  AND (%(rest)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
       SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
           CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
                THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
                ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
-                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END)))
-  AND NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
-                  ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1)
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END))))
+  AND (%(nots)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                                      ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1))
 ORDER BY d.key COLLATE "C" LIMIT %(limit)s
 
 -- name: doc_link

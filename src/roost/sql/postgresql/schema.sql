@@ -1008,9 +1008,10 @@ CREATE TABLE roost.document_keys (
     collection_id bigint NOT NULL,
     path text NOT NULL,
     key text COLLATE "C" NOT NULL,
+    doc_key text COLLATE "C" NOT NULL,
     PRIMARY KEY (document_id, path, key)
 );
-CREATE INDEX document_keys_lookup ON roost.document_keys (collection_id, path, key, document_id);
+CREATE INDEX document_keys_lookup ON roost.document_keys (collection_id, path, key, doc_key, document_id);
 
 CREATE TABLE roost.document_links (
     src_id bigint NOT NULL REFERENCES roost.documents (id) ON DELETE CASCADE,

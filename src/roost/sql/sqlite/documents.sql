@@ -23,46 +23,56 @@ WHERE id = :id
 RETURNING id, name, version, spec, created_at, updated_at
 
 -- name: doc_for_write
--- The document to change, read inside the write transaction (nothing else writes until COMMIT).
-SELECT d.id, d.body, d.version, d.parent_id FROM documents d WHERE d.collection_id = :collection AND d.key = :key
+-- The collection and the document to change (if there is one) with its parent's key, read inside
+-- the write transaction (nothing else writes until COMMIT).
+SELECT c.id, c.name, c.version, c.spec, c.created_at, c.updated_at, d.id, d.body, d.version, d.parent_id, p.key
+FROM doc_collections c LEFT JOIN documents d ON d.collection_id = c.id AND d.key = :key
+LEFT JOIN documents p ON p.id = d.parent_id
+WHERE c.project = :project AND c.name = :collection
 
 -- name: doc_parent_id
 SELECT d.id FROM documents d JOIN doc_collections c ON c.id = d.collection_id
 WHERE c.project = :project AND c.name = :collection AND d.key = :key
 
--- name: doc_insert
+-- name: doc_create
+-- The document, its index keys (:keys, a JSON array of [path, key]) and its event.
 INSERT INTO documents (collection_id, key, parent_id, body, version, agent, change, created_at, updated_at)
 VALUES (:collection, :key, :parent, :body, 1, :agent, NULL, (julianday('now') - 2440587.5) * 86400.0,
-        (julianday('now') - 2440587.5) * 86400.0)
-RETURNING id, created_at, updated_at
+        (julianday('now') - 2440587.5) * 86400.0);
+INSERT INTO document_keys (document_id, collection_id, path, key, doc_key)
+SELECT (SELECT id FROM documents WHERE collection_id = :collection AND key = :key), :collection,
+       k.value ->> 0, k.value ->> 1, :key
+FROM json_each(coalesce(:keys, '[]')) k WHERE true ON CONFLICT DO NOTHING;
+INSERT INTO events (project, topic, payload, refs) VALUES (:project, :topic, :payload, :refs);
+SELECT id, created_at, updated_at FROM documents WHERE collection_id = :collection AND key = :key
 
 -- name: doc_update
 -- Keep the version being replaced (unless the collection keeps no history), trim the history to
--- :keep versions, then write the new body.
+-- :keep versions, bring the index keys to :keys (NULL: they did not change), write the event,
+-- then the new body.
 INSERT INTO document_history (document_id, version, body, agent, change, at)
 SELECT id, version, body, agent, change, updated_at FROM documents WHERE id = :id AND :keep > 0;
 DELETE FROM document_history WHERE document_id = :id AND version <= :version - :keep;
+DELETE FROM document_keys WHERE :keys IS NOT NULL AND document_id = :id AND NOT EXISTS (
+    SELECT 1 FROM json_each(:keys) k WHERE k.value ->> 0 = document_keys.path AND k.value ->> 1 = document_keys.key);
+INSERT INTO document_keys (document_id, collection_id, path, key, doc_key)
+SELECT :id, :collection, k.value ->> 0, k.value ->> 1, :key FROM json_each(coalesce(:keys, '[]')) k WHERE true
+ON CONFLICT DO NOTHING;
+INSERT INTO events (project, topic, payload, refs) VALUES (:project, :topic, :payload, :refs);
 UPDATE documents SET body = :body, version = version + 1, agent = :agent, change = :change,
     parent_id = :parent, updated_at = (julianday('now') - 2440587.5) * 86400.0
 WHERE id = :id AND version = :version
 RETURNING id, created_at, updated_at
 
--- name: doc_keys_set
--- :keys is a JSON array of [path, key]: rows no longer there go, new ones come.
-DELETE FROM document_keys WHERE document_id = :id AND NOT EXISTS (
-    SELECT 1 FROM json_each(:keys) k WHERE k.value ->> 0 = document_keys.path AND k.value ->> 1 = document_keys.key);
-INSERT INTO document_keys (document_id, collection_id, path, key)
-SELECT :id, :collection, k.value ->> 0, k.value ->> 1 FROM json_each(:keys) k WHERE true
-ON CONFLICT DO NOTHING
-
 -- name: doc_keys_clear
 DELETE FROM document_keys WHERE collection_id = :collection
 
 -- name: doc_keys_add
-INSERT INTO document_keys (document_id, collection_id, path, key) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING
+INSERT INTO document_keys (document_id, collection_id, path, key, doc_key) VALUES (?, ?, ?, ?, ?)
+ON CONFLICT DO NOTHING
 
 -- name: doc_bodies_after
-SELECT id, body FROM documents WHERE collection_id = :collection AND id > :after ORDER BY id LIMIT :limit
+SELECT id, key, body FROM documents WHERE collection_id = :collection AND id > :after ORDER BY id LIMIT :limit
 
 -- name: doc_event
 INSERT INTO events (project, topic, payload, refs) VALUES (:project, :topic, :payload, :refs)
@@ -100,15 +110,32 @@ DELETE FROM documents WHERE id = :id
 SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at
 FROM documents d LEFT JOIN documents p ON p.id = d.parent_id
 WHERE d.collection_id = :collection AND d.key > :after AND (:parent IS NULL OR d.parent_id = :parent)
-  AND NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
+  AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
       SELECT 1 FROM document_keys k WHERE k.document_id = d.id AND k.path = r.value ->> 'path' AND (
           CASE WHEN r.value ->> 'keys' IS NULL
                THEN k.key >= r.value ->> 'lo' AND k.key <= r.value ->> 'hi'
                     AND k.key <> r.value ->> 'lo_x' AND k.key <> r.value ->> 'hi_x'
-               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END)))
-  AND NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
-                  ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1)
+               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END))))
+  AND (:nots = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
+                                   ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1))
 ORDER BY d.key LIMIT :limit
+
+-- name: doc_query_eq
+-- Driven by one condition's single key: the key index hands the documents over in key order, so
+-- a page reads only its own rows.
+SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at
+FROM document_keys dk JOIN documents d ON d.id = dk.document_id LEFT JOIN documents p ON p.id = d.parent_id
+WHERE dk.collection_id = :collection AND dk.path = :path AND dk.key = :lo AND dk.doc_key > :after
+  AND (:parent IS NULL OR d.parent_id = :parent)
+  AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
+      SELECT 1 FROM document_keys k WHERE k.document_id = d.id AND k.path = r.value ->> 'path' AND (
+          CASE WHEN r.value ->> 'keys' IS NULL
+               THEN k.key >= r.value ->> 'lo' AND k.key <= r.value ->> 'hi'
+                    AND k.key <> r.value ->> 'lo_x' AND k.key <> r.value ->> 'hi_x'
+               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END))))
+  AND (:nots = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
+                                   ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1))
+ORDER BY dk.doc_key LIMIT :limit
 
 -- name: doc_query_range
 -- Driven by one condition's key range on the key index; the others (:rest, :nots) as in doc_list.
@@ -118,14 +145,14 @@ WHERE d.id IN (SELECT document_id FROM document_keys
                WHERE collection_id = :collection AND path = :path AND key >= :lo AND key <= :hi
                  AND key <> :lo_x AND key <> :hi_x)
   AND d.key > :after AND (:parent IS NULL OR d.parent_id = :parent)
-  AND NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
+  AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
       SELECT 1 FROM document_keys k WHERE k.document_id = d.id AND k.path = r.value ->> 'path' AND (
           CASE WHEN r.value ->> 'keys' IS NULL
                THEN k.key >= r.value ->> 'lo' AND k.key <= r.value ->> 'hi'
                     AND k.key <> r.value ->> 'lo_x' AND k.key <> r.value ->> 'hi_x'
-               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END)))
-  AND NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
-                  ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1)
+               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END))))
+  AND (:nots = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
+                                   ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1))
 ORDER BY d.key LIMIT :limit
 
 -- name: doc_query_in
@@ -135,14 +162,14 @@ FROM documents d LEFT JOIN documents p ON p.id = d.parent_id
 WHERE d.id IN (SELECT document_id FROM document_keys
                WHERE collection_id = :collection AND path = :path AND key IN (SELECT value FROM json_each(:keys)))
   AND d.key > :after AND (:parent IS NULL OR d.parent_id = :parent)
-  AND NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
+  AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
       SELECT 1 FROM document_keys k WHERE k.document_id = d.id AND k.path = r.value ->> 'path' AND (
           CASE WHEN r.value ->> 'keys' IS NULL
                THEN k.key >= r.value ->> 'lo' AND k.key <= r.value ->> 'hi'
                     AND k.key <> r.value ->> 'lo_x' AND k.key <> r.value ->> 'hi_x'
-               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END)))
-  AND NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
-                  ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1)
+               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END))))
+  AND (:nots = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
+                                   ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1))
 ORDER BY d.key LIMIT :limit
 
 -- name: doc_link

@@ -48,9 +48,10 @@ CREATE TABLE document_keys (
     collection_id INTEGER NOT NULL,
     path TEXT NOT NULL,
     key TEXT NOT NULL,
+    doc_key TEXT NOT NULL,
     PRIMARY KEY (document_id, path, key)
 ) WITHOUT ROWID;
-CREATE INDEX document_keys_lookup ON document_keys (collection_id, path, key, document_id);
+CREATE INDEX document_keys_lookup ON document_keys (collection_id, path, key, doc_key, document_id);
 
 CREATE TABLE document_links (
     src_id INTEGER NOT NULL REFERENCES documents (id) ON DELETE CASCADE,
