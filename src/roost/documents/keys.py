@@ -42,7 +42,8 @@ def encode(value: Any) -> str | None:
     if isinstance(value, bool):
         return "11" if value else "10"
     if isinstance(value, int | float):
-        (bits,) = struct.unpack(">Q", struct.pack(">d", float(value)))
+        # (+ 0.0 makes -0.0 the same key as 0.0, as the two are equal numbers)
+        (bits,) = struct.unpack(">Q", struct.pack(">d", float(value) + 0.0))
         bits = bits ^ 0xFFFFFFFFFFFFFFFF if bits >> 63 else bits | (1 << 63)
         return f"2{bits:016x}"
     if isinstance(value, str):
