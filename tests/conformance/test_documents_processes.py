@@ -135,3 +135,32 @@ def test_queries_on_indexed_paths_use_the_key_index_at_50000_documents(shared_ur
         assert "document_keys_lookup" in plan, f"{name} does not use the key index:\n{plan}"
         scans = [line for line in plan.splitlines() if "Seq Scan on documents" in line or line.strip() == "SCAN d"]
         assert not scans, f"{name} reads every document:\n{plan}"
+
+
+def test_documents_through_pgbouncer_transaction_mode(pgbouncer_url):
+    """Locked patches from several threads behind a transaction pooler: every change kept, nothing
+    relies on session state."""
+    import threading
+
+    failures: list[BaseException] = []
+    with roost.connect(pgbouncer_url, project=PROJECT, pg_prepare=False) as store:
+        store.documents.collection("lists", indexed=["state"])
+        store.documents.put("lists", "shared", {"state": "open", "features": [{"id": f"f{i}", "count": 0}
+                                                                              for i in range(4)]})
+
+        def work(n: int) -> None:
+            try:
+                for _ in range(50):
+                    store.documents.patch("lists", "shared", {"op": "increment", "path": f"features[id=f{n}].count"})
+            except BaseException as exc:
+                failures.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not failures, failures
+        doc = store.documents.get("lists", "shared")
+        assert doc is not None and [f["count"] for f in doc.body["features"]] == [50] * 4 and doc.version == 201
+        assert [x.key for x in store.documents.query("lists", {"state": "open"})] == ["shared"]
