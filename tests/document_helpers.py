@@ -47,3 +47,19 @@ def compare_and_set(url: str, me: int, wins: int, barrier: Any, out: Any) -> Non
         out.put(("ok", conflicts))
     except BaseException as exc:
         out.put(("error", repr(exc)))
+
+
+def declare_and_put(url: str, me: int, if_absent: bool, barrier: Any, out: Any) -> None:
+    """Child: declare the collection (as every pod does at start) and put the same new key at
+    the same moment as the others; report the version written, or "conflict"."""
+    try:
+        with roost.connect(url, project=PROJECT, sqlite_busy_timeout=30) as store:
+            barrier.wait(timeout=60)
+            store.documents.collection("race", indexed=["by"])
+            try:
+                doc = store.documents.put("race", "same", {"by": me}, expected_version=0 if if_absent else None)
+                out.put(("ok", doc.version))
+            except errors.VersionConflict:
+                out.put(("ok", "conflict"))
+    except BaseException as exc:
+        out.put(("error", repr(exc)))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 import roost
-from tests.document_helpers import PROJECT, compare_and_set, patch_my_feature
+from tests.document_helpers import PROJECT, compare_and_set, declare_and_put, patch_my_feature
 from tests.helpers import run_processes
 
 pytestmark = pytest.mark.slow
@@ -44,6 +44,26 @@ def test_eight_processes_racing_compare_and_set_succeed_exactly_once_per_version
         doc = store.documents.get("c", "counter")
         assert doc is not None and doc.body == {"n": WORKERS * wins} and doc.version == 1 + WORKERS * wins
     assert sum(r[1] for r in results) > 0, "the processes never raced (the test proved nothing)"
+
+
+@pytest.mark.parametrize("if_absent", [False, True])
+def test_eight_processes_declaring_and_creating_one_document_at_once(shared_url, if_absent):
+    """No row exists to lock before the first put: every put still succeeds (each replacing the
+    last), or with expected_version=0 exactly one does; the declaration is made once."""
+    results = run_processes(declare_and_put, [(shared_url, i, if_absent) for i in range(WORKERS)], timeout=120)
+    assert all(r[0] == "ok" for r in results), results
+    outcomes = sorted(str(r[1]) for r in results)
+    if if_absent:
+        assert outcomes == ["1"] + ["conflict"] * (WORKERS - 1)
+    else:
+        assert outcomes == sorted(str(v) for v in range(1, WORKERS + 1))
+    with roost.connect(shared_url, project=PROJECT) as store:
+        declared = store.documents.get_collection("race")
+        doc = store.documents.get("race", "same")
+        assert declared is not None and declared.version == 1
+        assert doc is not None and doc.version == (1 if if_absent else WORKERS)
+        assert [d.key for d in store.documents.query("race", {"by": doc.body["by"]})] == ["same"]
+        assert len(store.documents.history("race", "same")) == doc.version
 
 
 PLAN_DOCS = 50_000

@@ -147,11 +147,15 @@ def declare(project: str, collection: str, spec: dict[str, Any]) -> Op[Collectio
     current = yield from get(project, collection)
     text = json.dumps(spec, separators=(",", ":"))  # (in order: a schema's properties order the render)
     params = {"project": project, "name": collection, "spec": text, "on_parent_delete": spec["on_parent_delete"]}
+    row = None
     if current is None:
         row = (yield Query("doc_collection_insert", params)).one()
-    elif current.spec() == spec:
-        return current
-    else:
+        if row is None:  # another process declared it first (every pod declares at start)
+            current = yield from must_get(project, collection)
+    if row is None:
+        assert current is not None
+        if current.spec() == spec:
+            return current
         row = (yield Query("doc_collection_update", {**params, "id": current.id})).one()
     assert row is not None
     declared = collection_of(row)

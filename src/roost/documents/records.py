@@ -152,6 +152,8 @@ def _write(project: str, target: Target, key: str, old_keys: list[tuple[str, str
               "refs": json.dumps({"collection": collection.name, "key": key}, ensure_ascii=False)}
     if target.doc_id is None:
         row = (yield Query("doc_create", {**params, "parent": parent})).one()
+        if row is None:
+            raise _CreatedMeanwhile()
     else:
         row = (yield Query("doc_update", {**params, "id": target.doc_id, "version": target.version,
                                           "keep": collection.history, "change": change,
@@ -170,9 +172,25 @@ def _expect(target: Target, key: str, expected: int | None) -> None:
     raise errors.VersionConflict(f"{target.collection.name}/{key} was expected {wanted}, but {now}")
 
 
+class _CreatedMeanwhile(Exception):
+    """Another writer created the document after this one found none (PostgreSQL: there was no row
+    to lock); the put reads again and goes on as a replace of that document."""
+
+
 @atomic
 def put(project: str, collection_name: str, key: str, body: dict[str, Any], expected: int | None,
         parent: str | None, agent: str | None) -> Op[Document]:
+    for _ in range(3):
+        try:
+            return (yield from _put(project, collection_name, key, body, expected, parent, agent))
+        except _CreatedMeanwhile:
+            continue
+    raise errors.VersionConflict(f"{collection_name}/{key} was created and deleted by others during the put; "
+                                 "try again")
+
+
+def _put(project: str, collection_name: str, key: str, body: dict[str, Any], expected: int | None,
+         parent: str | None, agent: str | None) -> Op[Document]:
     target = yield from _target(project, collection_name, key)
     collection = target.collection
     _expect(target, key, expected)

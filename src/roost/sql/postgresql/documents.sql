@@ -12,8 +12,10 @@ SELECT id, name, version, spec, extract(epoch FROM created_at)::float8, extract(
 FROM roost.doc_collections WHERE project = %(project)s ORDER BY name
 
 -- name: doc_collection_insert
+-- Nothing comes back when another process declared the collection first.
 INSERT INTO roost.doc_collections (project, name, version, spec, on_parent_delete, created_at, updated_at)
 VALUES (%(project)s, %(name)s, 1, %(spec)s, %(on_parent_delete)s, now(), now())
+ON CONFLICT (project, name) DO NOTHING
 RETURNING id, name, version, spec, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8
 
 -- name: doc_collection_update
@@ -42,9 +44,12 @@ WHERE c.project = %(project)s AND c.name = %(collection)s AND d.key = %(key)s
 
 -- name: doc_create
 -- One statement: the document, its index keys (%(keys)s, a JSON array of [path, key]) and its event.
+-- A concurrent writer may create the same key first (there was no row to lock): then nothing is
+-- written and nothing comes back, and the operation reads again and replaces that document.
 WITH made AS (
     INSERT INTO roost.documents (collection_id, key, parent_id, body, version, agent, change, created_at, updated_at)
     VALUES (%(collection)s, %(key)s, %(parent)s, %(body)s, 1, %(agent)s, NULL, now(), now())
+    ON CONFLICT (collection_id, key) DO NOTHING
     RETURNING id, created_at, updated_at
 ), keyed AS (
     INSERT INTO roost.document_keys (document_id, collection_id, path, key, doc_key)
@@ -52,7 +57,7 @@ WITH made AS (
     FROM made, jsonb_array_elements(coalesce(%(keys)s::jsonb, '[]')) e
 ), told AS (
     INSERT INTO roost.events (project, topic, payload, refs)
-    VALUES (%(project)s, %(topic)s, %(payload)s, %(refs)s::jsonb)
+    SELECT %(project)s, %(topic)s, %(payload)s, %(refs)s::jsonb FROM made
 )
 SELECT id, extract(epoch FROM created_at)::float8, extract(epoch FROM updated_at)::float8 FROM made
 

@@ -14,6 +14,7 @@ WHERE project = :project ORDER BY name
 INSERT INTO doc_collections (project, name, version, spec, on_parent_delete, created_at, updated_at)
 VALUES (:project, :name, 1, :spec, :on_parent_delete, (julianday('now') - 2440587.5) * 86400.0,
         (julianday('now') - 2440587.5) * 86400.0)
+ON CONFLICT (project, name) DO NOTHING
 RETURNING id, name, version, spec, created_at, updated_at
 
 -- name: doc_collection_update
