@@ -42,6 +42,8 @@ def test_the_document_commands(db, tmp_path):
     ranged = json.loads(roost("doc", "query", "features", "--where-json", '{"priority": {"$gte": 1}}', "--limit", "1",
                               "--json").stdout)
     assert [d["key"] for d in ranged["documents"]] == ["auth"] and ranged["cursor"] == "auth"
+    ordered = json.loads(roost("doc", "query", "features", "--order-by", "-priority", "--json").stdout)
+    assert [d["key"] for d in ordered["documents"]] == ["cart", "auth"]
     history = json.loads(roost("doc", "history", "features", "auth", "--json").stdout)["versions"]
     assert [(v["version"], v["agent"]) for v in history] == [(3, None), (2, "qa"), (1, None)]
     assert roost("doc", "diff", "features", "auth", "1", "2").stdout.splitlines() == [

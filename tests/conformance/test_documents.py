@@ -301,6 +301,23 @@ def test_queries_on_indexed_paths(store):
     first = d.query("features", limit=4)
     assert [x.key for x in first] == ["a", "b", "c", "d"] and first.cursor == "d"
     assert keys(cursor=first.cursor) == ["e", "f"]
+    # order_by an indexed path: null < true < numbers; an array by its smallest (or largest) element
+    assert keys(order_by="priority") == ["e", "f", "a", "b", "d", "c"]
+    assert keys(order_by="-priority") == ["c", "d", "b", "a", "f", "e"]
+    assert keys({"status": "pending"}, order_by="priority") == ["e", "a", "c"]
+    assert keys(order_by="tags") == ["f", "a", "b", "e", "d"] and keys(order_by="-tags") == ["d", "b", "e", "a", "f"]
+    pages, cursor = [], None
+    while True:
+        page = d.query("features", order_by="-priority", limit=2, cursor=cursor)
+        pages.append([x.key for x in page])
+        if page.cursor is None:
+            break
+        cursor = page.cursor
+    assert pages == [["c", "d"], ["b", "a"], ["f", "e"]]
+    with pytest.raises(errors.InvalidArgument, match="order_by: owner is not an indexed path"):
+        keys(order_by="owner")
+    with pytest.raises(errors.InvalidArgument, match="cursor is not one"):
+        keys(order_by="priority", cursor="d")
     # a patch moves a document between results at once
     d.patch("features", "a", {"op": "set", "path": "status", "value": "done"})
     assert keys({"status": "pending"}) == ["c", "e"]
@@ -473,3 +490,18 @@ def test_the_async_face(url):
             doc = await s.documents.patch("c", "k", {"op": "increment", "path": "a"})
             assert doc.body == {"a": 2}
     asyncio.run(main())
+
+
+def test_a_query_follows_a_declaration_changed_by_another_store(url):
+    """Queries remember the declaration; one changed by another process is noticed at once."""
+    with roost.connect(url, project="docs") as mine, roost.connect(url, project="docs") as theirs:
+        mine.documents.collection("c", indexed=["a"])
+        mine.documents.put("c", "k1", {"a": 1, "b": 2})
+        assert [d.key for d in mine.documents.query("c", {"a": 1})] == ["k1"]  # (remembered now)
+        theirs.documents.collection("c", indexed=["b"])
+        assert [d.key for d in mine.documents.query("c", {"b": 2})] == ["k1"]
+        with pytest.raises(errors.InvalidArgument, match="a is not an indexed path"):
+            mine.documents.query("c", {"a": 1})
+        theirs.documents.collection("c", indexed=["a", "b"])
+        assert [d.key for d in mine.documents.query("c", {"a": 1})] == ["k1"]
+        assert [d.key for d in mine.documents.query("c", {"a": 5})] == []

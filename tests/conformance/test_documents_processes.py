@@ -148,6 +148,8 @@ def test_queries_on_indexed_paths_use_the_key_index_at_50000_documents(shared_ur
         "doc_query_eq": _plan(shared_url, "doc_query_eq", {**common, "lo": rare}),
         "doc_query_range": _plan(shared_url, "doc_query_range", {**common, "lo": rare, "hi": rare, "lo_x": "",
                                                                  "hi_x": ""}),
+        "doc_query_ordered": _plan(shared_url, "doc_query_ordered", {**common, "order_path": "status",
+                                                                     "after_key": "", "after_doc": ""}),
         "doc_query_in": _plan(shared_url, "doc_query_in", {**common, "keys": f'["{rare}", "3review"]',
                                                            "key_list": [rare, "3review"]}),
     }

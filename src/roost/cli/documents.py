@@ -198,12 +198,14 @@ def doc_patch(url: str | None, project: str | None, as_json: bool, collection: s
 @click.option("--where", "wheres", multiple=True, metavar="PATH=VALUE", help="An indexed path equals VALUE (repeat).")
 @click.option("--where-json", help='Conditions as JSON: {"priority": {"$gte": 2}, "status": {"$in": [...]}}.')
 @click.option("--parent", help="Only the children of this parent document.")
+@click.option("--order-by", help="An indexed path to sort by (-path: highest first); default: by key.")
 @click.option("--limit", type=int, default=100, show_default=True, help="At most this many.")
 @click.option("--cursor", help="The cursor a previous page printed, for the next page.")
 @common
 def doc_query(url: str | None, project: str | None, as_json: bool, collection: str, wheres: tuple[str, ...],
-              where_json: str | None, parent: str | None, limit: int, cursor: str | None) -> None:
-    """Documents whose indexed paths match, in key order."""
+              where_json: str | None, parent: str | None, order_by: str | None, limit: int,
+              cursor: str | None) -> None:
+    """Documents whose indexed paths match, in key order (or by --order-by)."""
     where: dict[str, Any] = {}
     if where_json is not None:
         given = read_json(where_json, "--where-json")
@@ -216,7 +218,8 @@ def doc_query(url: str | None, project: str | None, as_json: bool, collection: s
             raise Fail(f"--where {item!r} needs PATH=VALUE", 2)
         where[path] = loose_value(value)
     with store(url, project) as s:
-        page = s.documents.query(collection, where or None, parent=parent, limit=limit, cursor=cursor)
+        page = s.documents.query(collection, where or None, parent=parent, order_by=order_by, limit=limit,
+                                 cursor=cursor)
 
     def human(console: Console) -> None:
         table = new_table("key", "version", "parent", "updated", "body", box=None)

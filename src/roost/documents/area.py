@@ -28,6 +28,8 @@ class Documents:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._models: dict[str, Any] = {}
+        self._declared: dict[str, Collection] = {}
+        """Declarations remembered for queries, which check them against each answer."""
 
     @property
     def _project(self) -> str:
@@ -113,13 +115,19 @@ class Documents:
                                     expected)
 
     def query(self, collection: str, where: Mapping[str, Any] | None = None, *, parent: str | None = None,
-              limit: int = 100, cursor: str | None = None) -> Page[Document]:
+              order_by: str | None = None, limit: int = 100, cursor: str | None = None) -> Page[Document]:
         """Documents whose indexed paths match ``where`` ({path: value | {"$in"|"$nin"|"$ne"|"$gt"|
-        "$gte"|"$lt"|"$lte": …}}), in key order; pass the page's ``cursor`` for the next page."""
+        "$gte"|"$lt"|"$lte": …}}), in key order, or by the indexed path ``order_by`` ("priority",
+        "-priority" for highest first; documents without a value there are left out). Pass the
+        page's ``cursor`` for the next page."""
         limit = v.integer(limit, "limit", 1, queries.LIMIT_MAX)
-        after = None if cursor is None else records.key_of(cursor)
-        page = self._store._execute(queries.query, self._project, cols.name(collection), where,
-                                    None if parent is None else records.key_of(parent), limit, after)
+        order = queries.order_of(order_by)
+        after = queries.cursor_of(cursor, order)
+        name = cols.name(collection)
+        page, declared = self._store._execute(queries.query, self._project, name, where,
+                                              None if parent is None else records.key_of(parent), limit, after,
+                                              order, self._declared.get(name))
+        self._declared[name] = declared
         for doc in page.items:
             self._typed(doc)
         return page

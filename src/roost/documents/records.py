@@ -41,7 +41,7 @@ class Document:
 
 
 def document_of(row: Sequence[Any]) -> Document:
-    _id, collection, key, parent, body, version, agent, _change, created, updated = row
+    _id, collection, key, parent, body, version, agent, _change, created, updated = row[:10]
     return Document(collection, key, v.stored_json(body), int(version), parent, agent, to_datetime(created),
                     to_datetime(updated))
 

@@ -133,8 +133,11 @@ FROM tree JOIN roost.documents d ON d.id = tree.id JOIN roost.doc_collections c 
 DELETE FROM roost.documents WHERE id = %(id)s
 
 -- name: doc_list
+-- Each row also carries the collection's version, so a caller that planned the query with a
+-- remembered declaration learns whether it still holds.
 SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
-       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8,
+       (SELECT version FROM roost.doc_collections WHERE id = %(collection)s)
 FROM roost.documents d LEFT JOIN roost.documents p ON p.id = d.parent_id
 WHERE d.collection_id = %(collection)s AND d.key > %(after)s
   AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
@@ -152,7 +155,8 @@ ORDER BY d.key COLLATE "C" LIMIT %(limit)s
 -- Driven by one condition's single key: the key index hands the documents over in key order, so
 -- a page reads only its own rows.
 SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
-       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8,
+       (SELECT version FROM roost.doc_collections WHERE id = %(collection)s)
 FROM roost.document_keys dk JOIN roost.documents d ON d.id = dk.document_id
 LEFT JOIN roost.documents p ON p.id = d.parent_id
 WHERE dk.collection_id = %(collection)s AND dk.path = %(path)s AND dk.key = %(lo)s AND dk.doc_key > %(after)s
@@ -169,7 +173,8 @@ ORDER BY dk.doc_key LIMIT %(limit)s
 
 -- name: doc_query_range
 SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
-       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8,
+       (SELECT version FROM roost.doc_collections WHERE id = %(collection)s)
 FROM roost.documents d LEFT JOIN roost.documents p ON p.id = d.parent_id
 WHERE d.id IN (SELECT document_id FROM roost.document_keys
                WHERE collection_id = %(collection)s AND path = %(path)s AND key >= %(lo)s AND key <= %(hi)s
@@ -188,7 +193,8 @@ ORDER BY d.key COLLATE "C" LIMIT %(limit)s
 -- name: doc_query_in
 -- The keys come as an array, not JSON, so the planner sees the values (and their frequencies).
 SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
-       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8,
+       (SELECT version FROM roost.doc_collections WHERE id = %(collection)s)
 FROM roost.documents d LEFT JOIN roost.documents p ON p.id = d.parent_id
 WHERE d.id IN (SELECT document_id FROM roost.document_keys
                WHERE collection_id = %(collection)s AND path = %(path)s
@@ -203,6 +209,48 @@ WHERE d.id IN (SELECT document_id FROM roost.document_keys
   AND (%(nots)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
                                       ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1))
 ORDER BY d.key COLLATE "C" LIMIT %(limit)s
+
+-- name: doc_query_ordered
+-- Ordered by an indexed path (documents without a value there are left out; an array by its
+-- smallest element), then by document key, walking the key index in order.
+SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8,
+       (SELECT version FROM roost.doc_collections WHERE id = %(collection)s), o.key
+FROM roost.document_keys o JOIN roost.documents d ON d.id = o.document_id
+LEFT JOIN roost.documents p ON p.id = d.parent_id
+WHERE o.collection_id = %(collection)s AND o.path = %(order_path)s
+  AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
+  AND (o.key, o.doc_key) > (%(after_key)s::text, %(after_doc)s::text)
+  AND o.key = (SELECT min(m.key) FROM roost.document_keys m WHERE m.document_id = d.id AND m.path = %(order_path)s)
+  AND (%(rest)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+      SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
+          CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
+               THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
+               ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END))))
+  AND (%(nots)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                                      ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1))
+ORDER BY o.key, o.doc_key LIMIT %(limit)s
+
+-- name: doc_query_ordered_desc
+SELECT d.id, %(collection_name)s::text, d.key, p.key, d.body, d.version, d.agent, d.change,
+       extract(epoch FROM d.created_at)::float8, extract(epoch FROM d.updated_at)::float8,
+       (SELECT version FROM roost.doc_collections WHERE id = %(collection)s), o.key
+FROM roost.document_keys o JOIN roost.documents d ON d.id = o.document_id
+LEFT JOIN roost.documents p ON p.id = d.parent_id
+WHERE o.collection_id = %(collection)s AND o.path = %(order_path)s
+  AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
+  AND (o.key, o.doc_key) < (%(after_key)s::text, %(after_doc)s::text)
+  AND o.key = (SELECT max(m.key) FROM roost.document_keys m WHERE m.document_id = d.id AND m.path = %(order_path)s)
+  AND (%(rest)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
+      SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
+          CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
+               THEN k.key = ANY (ARRAY(SELECT jsonb_array_elements_text(r -> 'keys')))
+               ELSE k.key >= (r ->> 'lo') COLLATE "C" AND k.key <= (r ->> 'hi') COLLATE "C"
+                    AND k.key <> r ->> 'lo_x' AND k.key <> r ->> 'hi_x' END))))
+  AND (%(nots)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(nots)s::jsonb) n JOIN roost.document_keys k
+                                      ON k.document_id = d.id AND k.path = n ->> 0 AND k.key = n ->> 1))
+ORDER BY o.key DESC, o.doc_key DESC LIMIT %(limit)s
 
 -- name: doc_link
 INSERT INTO roost.document_links (src_id, rel, dst_id, created_at) VALUES (%(src)s, %(rel)s, %(dst)s, now())

@@ -107,8 +107,11 @@ FROM tree JOIN documents d ON d.id = tree.id JOIN doc_collections c ON c.id = d.
 DELETE FROM documents WHERE id = :id
 
 -- name: doc_list
+-- Each row also carries the collection's version, so a caller that planned the query with a
+-- remembered declaration learns whether it still holds.
 -- No condition: the collection (or one parent's children) in key order, after :after.
-SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at
+SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at,
+       (SELECT version FROM doc_collections WHERE id = :collection)
 FROM documents d LEFT JOIN documents p ON p.id = d.parent_id
 WHERE d.collection_id = :collection AND d.key > :after AND (:parent IS NULL OR d.parent_id = :parent)
   AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
@@ -124,7 +127,8 @@ ORDER BY d.key LIMIT :limit
 -- name: doc_query_eq
 -- Driven by one condition's single key: the key index hands the documents over in key order, so
 -- a page reads only its own rows.
-SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at
+SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at,
+       (SELECT version FROM doc_collections WHERE id = :collection)
 FROM document_keys dk JOIN documents d ON d.id = dk.document_id LEFT JOIN documents p ON p.id = d.parent_id
 WHERE dk.collection_id = :collection AND dk.path = :path AND dk.key = :lo AND dk.doc_key > :after
   AND (:parent IS NULL OR d.parent_id = :parent)
@@ -140,7 +144,8 @@ ORDER BY dk.doc_key LIMIT :limit
 
 -- name: doc_query_range
 -- Driven by one condition's key range on the key index; the others (:rest, :nots) as in doc_list.
-SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at
+SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at,
+       (SELECT version FROM doc_collections WHERE id = :collection)
 FROM documents d LEFT JOIN documents p ON p.id = d.parent_id
 WHERE d.id IN (SELECT document_id FROM document_keys
                WHERE collection_id = :collection AND path = :path AND key >= :lo AND key <= :hi
@@ -158,7 +163,8 @@ ORDER BY d.key LIMIT :limit
 
 -- name: doc_query_in
 -- Driven by one condition's set of keys (a JSON array) on the key index.
-SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at
+SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at,
+       (SELECT version FROM doc_collections WHERE id = :collection)
 FROM documents d LEFT JOIN documents p ON p.id = d.parent_id
 WHERE d.id IN (SELECT document_id FROM document_keys
                WHERE collection_id = :collection AND path = :path AND key IN (SELECT value FROM json_each(:keys)))
@@ -172,6 +178,44 @@ WHERE d.id IN (SELECT document_id FROM document_keys
   AND (:nots = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
                                    ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1))
 ORDER BY d.key LIMIT :limit
+
+-- name: doc_query_ordered
+-- Ordered by an indexed path (documents without a value there are left out; an array by its
+-- smallest element), then by document key, walking the key index in order; every condition is
+-- checked as in doc_list. (:after_key, :after_doc) is the cursor.
+SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at,
+       (SELECT version FROM doc_collections WHERE id = :collection), o.key
+FROM document_keys o JOIN documents d ON d.id = o.document_id LEFT JOIN documents p ON p.id = d.parent_id
+WHERE o.collection_id = :collection AND o.path = :order_path AND (:parent IS NULL OR d.parent_id = :parent)
+  AND (o.key, o.doc_key) > (:after_key, :after_doc)
+  AND o.key = (SELECT min(m.key) FROM document_keys m WHERE m.document_id = d.id AND m.path = :order_path)
+  AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
+      SELECT 1 FROM document_keys k WHERE k.document_id = d.id AND k.path = r.value ->> 'path' AND (
+          CASE WHEN r.value ->> 'keys' IS NULL
+               THEN k.key >= r.value ->> 'lo' AND k.key <= r.value ->> 'hi'
+                    AND k.key <> r.value ->> 'lo_x' AND k.key <> r.value ->> 'hi_x'
+               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END))))
+  AND (:nots = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
+                                   ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1))
+ORDER BY o.key, o.doc_key LIMIT :limit
+
+-- name: doc_query_ordered_desc
+-- The same, highest first (an array by its largest element).
+SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.change, d.created_at, d.updated_at,
+       (SELECT version FROM doc_collections WHERE id = :collection), o.key
+FROM document_keys o JOIN documents d ON d.id = o.document_id LEFT JOIN documents p ON p.id = d.parent_id
+WHERE o.collection_id = :collection AND o.path = :order_path AND (:parent IS NULL OR d.parent_id = :parent)
+  AND (o.key, o.doc_key) < (:after_key, :after_doc)
+  AND o.key = (SELECT max(m.key) FROM document_keys m WHERE m.document_id = d.id AND m.path = :order_path)
+  AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
+      SELECT 1 FROM document_keys k WHERE k.document_id = d.id AND k.path = r.value ->> 'path' AND (
+          CASE WHEN r.value ->> 'keys' IS NULL
+               THEN k.key >= r.value ->> 'lo' AND k.key <= r.value ->> 'hi'
+                    AND k.key <> r.value ->> 'lo_x' AND k.key <> r.value ->> 'hi_x'
+               ELSE k.key IN (SELECT value FROM json_each(r.value -> 'keys')) END))))
+  AND (:nots = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:nots) n JOIN document_keys k
+                                   ON k.document_id = d.id AND k.path = n.value ->> 0 AND k.key = n.value ->> 1))
+ORDER BY o.key DESC, o.doc_key DESC LIMIT :limit
 
 -- name: doc_link
 INSERT INTO document_links (src_id, rel, dst_id, created_at)
