@@ -221,7 +221,8 @@ LEFT JOIN roost.documents p ON p.id = d.parent_id
 WHERE o.collection_id = %(collection)s AND o.path = %(order_path)s
   AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
   AND (o.key, o.doc_key) > (%(after_key)s::text, %(after_doc)s::text)
-  AND o.key = (SELECT min(m.key) FROM roost.document_keys m WHERE m.document_id = d.id AND m.path = %(order_path)s)
+  AND NOT EXISTS (SELECT 1 FROM roost.document_keys m WHERE m.document_id = o.document_id AND m.path = o.path
+                  AND m.key < o.key)
   AND (%(rest)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
       SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
           CASE WHEN jsonb_typeof(r -> 'keys') = 'array'
@@ -241,7 +242,8 @@ LEFT JOIN roost.documents p ON p.id = d.parent_id
 WHERE o.collection_id = %(collection)s AND o.path = %(order_path)s
   AND (%(parent)s::bigint IS NULL OR d.parent_id = %(parent)s::bigint)
   AND (o.key, o.doc_key) < (%(after_key)s::text, %(after_doc)s::text)
-  AND o.key = (SELECT max(m.key) FROM roost.document_keys m WHERE m.document_id = d.id AND m.path = %(order_path)s)
+  AND NOT EXISTS (SELECT 1 FROM roost.document_keys m WHERE m.document_id = o.document_id AND m.path = o.path
+                  AND m.key > o.key)
   AND (%(rest)s = '[]' OR NOT EXISTS (SELECT 1 FROM jsonb_array_elements(%(rest)s::jsonb) r WHERE NOT EXISTS (
       SELECT 1 FROM roost.document_keys k WHERE k.document_id = d.id AND k.path = r ->> 'path' AND (
           CASE WHEN jsonb_typeof(r -> 'keys') = 'array'

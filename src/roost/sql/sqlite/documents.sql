@@ -188,7 +188,8 @@ SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.chang
 FROM document_keys o JOIN documents d ON d.id = o.document_id LEFT JOIN documents p ON p.id = d.parent_id
 WHERE o.collection_id = :collection AND o.path = :order_path AND (:parent IS NULL OR d.parent_id = :parent)
   AND (o.key, o.doc_key) > (:after_key, :after_doc)
-  AND o.key = (SELECT min(m.key) FROM document_keys m WHERE m.document_id = d.id AND m.path = :order_path)
+  AND NOT EXISTS (SELECT 1 FROM document_keys m WHERE m.document_id = o.document_id AND m.path = o.path
+                  AND m.key < o.key)
   AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
       SELECT 1 FROM document_keys k WHERE k.document_id = d.id AND k.path = r.value ->> 'path' AND (
           CASE WHEN r.value ->> 'keys' IS NULL
@@ -206,7 +207,8 @@ SELECT d.id, :collection_name, d.key, p.key, d.body, d.version, d.agent, d.chang
 FROM document_keys o JOIN documents d ON d.id = o.document_id LEFT JOIN documents p ON p.id = d.parent_id
 WHERE o.collection_id = :collection AND o.path = :order_path AND (:parent IS NULL OR d.parent_id = :parent)
   AND (o.key, o.doc_key) < (:after_key, :after_doc)
-  AND o.key = (SELECT max(m.key) FROM document_keys m WHERE m.document_id = d.id AND m.path = :order_path)
+  AND NOT EXISTS (SELECT 1 FROM document_keys m WHERE m.document_id = o.document_id AND m.path = o.path
+                  AND m.key > o.key)
   AND (:rest = '[]' OR NOT EXISTS (SELECT 1 FROM json_each(:rest) r WHERE NOT EXISTS (
       SELECT 1 FROM document_keys k WHERE k.document_id = d.id AND k.path = r.value ->> 'path' AND (
           CASE WHEN r.value ->> 'keys' IS NULL
