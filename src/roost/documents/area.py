@@ -39,9 +39,16 @@ class Documents:
         return None if agent is None else v.name(agent, "agent", v.AGENT_NAME_MAX)
 
     def _typed(self, doc: Document | None) -> Document | None:
+        """Give the document its model instance, in a process that declared the collection with a
+        model. A body that does not fit this process's model class (written under an earlier
+        declaration, or by a process with another version of the class) leaves ``model`` None
+        rather than failing the read."""
         model = None if doc is None else self._models.get(doc.collection)
         if doc is not None and model is not None:
-            doc.model = model.model_validate(doc.body)
+            try:
+                doc.model = model.model_validate(doc.body)
+            except ValueError:  # (pydantic's ValidationError is one)
+                doc.model = None
         return doc
 
     # -- collections ---------------------------------------------------------------------------
@@ -67,9 +74,11 @@ class Documents:
         return declared
 
     def get_collection(self, name: str) -> Collection | None:
+        """The collection's declaration, or None."""
         return self._store._execute(cols.get, self._project, cols.name(name))
 
     def collections(self) -> list[Collection]:
+        """Every collection of the project, by name."""
         return self._store._execute(cols.listing, self._project)
 
     # -- documents -----------------------------------------------------------------------------

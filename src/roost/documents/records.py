@@ -143,7 +143,8 @@ def _write(project: str, target: Target, key: str, old_keys: list[tuple[str, str
     collection = target.collection
     indexed = collection.indexed_paths
     wanted = keys.keys_of(new, indexed) if indexed else []
-    keys_json = None if wanted == old_keys else json.dumps(wanted, ensure_ascii=False)
+    unchanged = not indexed or wanted == old_keys
+    keys_json = None if unchanged else json.dumps(wanted, ensure_ascii=False)
     version = target.version + 1
     event = json.dumps({"collection": collection.name, "key": key, "version": version, "agent": agent},
                        ensure_ascii=False)
