@@ -25,7 +25,7 @@ from typing import Any
 import psycopg
 
 import roost
-from bench.bench_store import _raw_sqlite
+from bench.bench_store import _raw_sqlite, raw_transaction
 from bench.harness import Target, compare
 
 PROJECT = "bench"
@@ -90,22 +90,7 @@ class Raw:
         return self.conn.execute(sql, params)
 
     def transaction(self) -> Any:
-        import contextlib
-
-        if self.pg:
-            return self.conn.transaction()
-
-        @contextlib.contextmanager
-        def tx() -> Any:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
-            self.conn.execute("COMMIT")
-
-        return tx()
+        return raw_transaction(self.conn, self.pg)
 
 
 def documents(target: Target, seconds: float) -> None:

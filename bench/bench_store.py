@@ -7,13 +7,32 @@ or one ``psycopg`` connection in autocommit. Opening a roost store does more tha
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 import psycopg
 
 import roost
 from bench.harness import Target, compare
+
+
+@contextlib.contextmanager
+def raw_transaction(conn: Any, pg: bool) -> Iterator[None]:
+    """One write transaction on a raw connection: psycopg's, or ``BEGIN IMMEDIATE`` … ``COMMIT``
+    on an sqlite3 connection in autocommit (as roost's own writes are)."""
+    if pg:
+        with conn.transaction():
+            yield
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
 
 
 def _raw_sqlite(target: Target) -> sqlite3.Connection:

@@ -69,8 +69,8 @@ def test_the_document_commands(db, tmp_path):
 
 
 def test_assignments_split_outside_brackets():
-    assert split_assignment("features[id=auth].status=done", "--set") == ("features[id=auth].status", "done")
-    assert split_assignment('a[k="x=]y"]=1', "--set") == ('a[k="x=]y"]', "1")
-    assert split_assignment("tries", "--increment") == ("tries", None)
-    assert split_assignment("note=a=b", "--set") == ("note", "a=b")
+    assert split_assignment("features[id=auth].status=done") == ("features[id=auth].status", "done")
+    assert split_assignment('a[k="x=]y"]=1') == ('a[k="x=]y"]', "1")
+    assert split_assignment("tries") == ("tries", None)
+    assert split_assignment("note=a=b") == ("note", "a=b")
     assert [loose_value(x) for x in ("3", "true", '"3"', "done", "[1]", "")] == [3, True, "3", "done", [1], ""]

@@ -117,7 +117,7 @@ def doc_get(url: str | None, project: str | None, as_json: bool, collection: str
         click.echo(json.dumps(found.body, ensure_ascii=False, indent=2))
 
 
-def split_assignment(text: str, option: str) -> tuple[str, str | None]:
+def split_assignment(text: str) -> tuple[str, str | None]:
     """``PATH=VALUE`` split at the first ``=`` outside brackets and quotes (a path may hold
     ``[id=auth]``); no ``=`` gives (PATH, None)."""
     depth, quoted = 0, False
@@ -147,17 +147,17 @@ def shorthand_ops(sets: tuple[str, ...], removes: tuple[str, ...], appends: tupl
                   increments: tuple[str, ...]) -> list[dict[str, Any]]:
     ops: list[dict[str, Any]] = []
     for item in sets:
-        path, value = split_assignment(item, "--set")
+        path, value = split_assignment(item)
         if value is None:
             raise Fail(f"--set {item!r} needs PATH=VALUE", 2)
         ops.append({"op": "set", "path": path, "value": loose_value(value)})
     for item in appends:
-        path, value = split_assignment(item, "--append")
+        path, value = split_assignment(item)
         if value is None:
             raise Fail(f"--append {item!r} needs PATH=VALUE", 2)
         ops.append({"op": "append", "path": path, "value": loose_value(value)})
     for item in increments:
-        path, value = split_assignment(item, "--increment")
+        path, value = split_assignment(item)
         by = 1 if value is None else loose_value(value)
         ops.append({"op": "increment", "path": path, "by": by})
     ops += [{"op": "remove", "path": path} for path in removes]
@@ -213,7 +213,7 @@ def doc_query(url: str | None, project: str | None, as_json: bool, collection: s
             raise errors.InvalidArgument("--where-json must be a JSON object")
         where.update(given)
     for item in wheres:
-        path, value = split_assignment(item, "--where")
+        path, value = split_assignment(item)
         if value is None:
             raise Fail(f"--where {item!r} needs PATH=VALUE", 2)
         where[path] = loose_value(value)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from roost import _validate as v
 from roost import errors
 from roost.documents import collections as cols
-from roost.documents import links, patches, queries, records
+from roost.documents import links, patches, queries, records, schemas
 from roost.documents.collections import Collection
 from roost.documents.links import Link, Ref
 from roost.documents.records import Document
@@ -66,7 +66,7 @@ class Documents:
         not name; ``indexed`` paths can be queried. A changed declaration is the collection's next
         version (``changed`` is True)."""
         name = cols.name(name)
-        stored_schema, model = cols.schema_for(schema)
+        stored_schema, model = schemas.from_declaration(schema)
         spec = cols.spec_of(stored_schema, frozen, frozen_after, history, parent, on_parent_delete, unknown, indexed)
         declared = self._store._execute(cols.declare, self._project, name, spec)
         if model is not None:

@@ -19,7 +19,7 @@ from typing import Any
 from roost import _validate as v
 from roost import errors
 from roost._op import Batch, Op, Query, atomic, repeatable, to_datetime
-from roost.documents import keys, paths, schemas
+from roost.documents import keys, paths
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]{0,63}")
 """A collection name: a letter, then up to 63 letters, digits or ``_ . -`` (no ``/``, which the
@@ -185,8 +185,3 @@ def _rebuild_keys(collection: Collection) -> Op[None]:
         if batch:
             yield Batch("doc_keys_add", batch)
         after = int(rows[-1][0])
-
-
-def schema_for(schema: object) -> tuple[dict[str, Any] | None, Any]:
-    """The stored JSON Schema and the model class of a ``schema`` argument (see schemas.py)."""
-    return schemas.from_declaration(schema)

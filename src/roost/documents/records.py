@@ -66,25 +66,38 @@ def body_text(body: object, what: str, shaped: bool = False) -> str:
 
 def same(a: Any, b: Any) -> bool:
     """JSON equality: 1 and 1.0, or true and 1, are different values here."""
-    if a is paths.MISSING or b is paths.MISSING:
-        return a is b
-    return json.dumps(a, sort_keys=True) == json.dumps(b, sort_keys=True)
+    return _encoded(a) == _encoded(b)
 
 
-def check_frozen(collection: Collection, key: str, old: dict[str, Any] | None, new: dict[str, Any]) -> None:
-    """Refuse a write that changes a frozen path (nothing of it is applied)."""
-    if old is None:
-        return
+Frozen = list[tuple[paths.Path, str]]
+"""The frozen paths a body has reached, each with its value as compared (see frozen_values)."""
+
+
+def frozen_values(collection: Collection, body: Any) -> Frozen:
+    """What the frozen paths hold in ``body`` (JSON text, "" for nothing there), leaving out those
+    not frozen yet ("first_set" and nothing set). Taken before a patch changes the body in place."""
+    out: Frozen = []
     for path in collection.frozen_paths:
-        before = frozen_value(old, path, collection.frozen_after)
-        if before is not None and before != _encoded(paths.get(new, path)):
-            raise _frozen(collection, key, path, paths.get(old, path), paths.get(new, path))
+        value = paths.get(body, path)
+        if collection.frozen_after == "first_set" and (value is paths.MISSING or value is None):
+            continue
+        out.append((path, _encoded(value)))
+    return out
 
 
-def _frozen(collection: Collection, key: str, path: paths.Path, before: Any, after: Any) -> errors.FrozenField:
-    when = "since the document was created" if collection.frozen_after == "create" else "once it was set"
-    return errors.FrozenField(f"{collection.name}/{key}: {path} is frozen ({when}); the write would change it from "
-                              f"{_brief(before)} to {_brief(after)}, and nothing of it was applied")
+def check_frozen(collection: Collection, key: str, before: Frozen, new: dict[str, Any]) -> None:
+    """Refuse a write that changes a frozen path (nothing of it is applied)."""
+    for path, value in before:
+        after = paths.get(new, path)
+        if value != _encoded(after):
+            when = "since the document was created" if collection.frozen_after == "create" else "once it was set"
+            was = paths.MISSING if value == "" else json.loads(value)
+            raise errors.FrozenField(f"{collection.name}/{key}: {path} is frozen ({when}); the write would change it "
+                                     f"from {_brief(was)} to {_brief(after)}, and nothing of it was applied")
+
+
+def _encoded(value: Any) -> str:
+    return "" if value is paths.MISSING else json.dumps(value, sort_keys=True)
 
 
 def _brief(value: Any) -> str:
@@ -197,7 +210,7 @@ def _put(project: str, collection_name: str, key: str, body: dict[str, Any], exp
     _expect(target, key, expected)
     old = None if target.body is None else v.stored_json(target.body)
     new = json.loads(body_text(body, f"the body of {collection_name}/{key}"))  # (a copy the caller cannot change)
-    check_frozen(collection, key, old, new)
+    check_frozen(collection, key, [] if old is None else frozen_values(collection, old), new)
     text = _checked(collection, key, new)
     parent_id = yield from _parent_id(project, collection, parent)
     old_keys = None if old is None or not collection.indexed else keys.keys_of(old, collection.indexed_paths)
@@ -216,31 +229,15 @@ def patch(project: str, collection_name: str, key: str, ops: list[patches.Op], e
     _expect(target, key, expected)
     body = v.stored_json(target.body)
     # What the checks compare with is taken before the patch changes the body in place.
-    frozen = [(p, frozen_value(body, p, collection.frozen_after)) for p in collection.frozen_paths]
+    frozen = frozen_values(collection, body)
     old_keys = keys.keys_of(body, collection.indexed_paths) if collection.indexed else None
     new = patches.apply(body, ops)
-    for path, before in frozen:
-        if before is not None and before != _encoded(paths.get(new, path)):
-            raise _frozen(collection, key, path, json.loads(before) if before != "" else paths.MISSING,
-                          paths.get(new, path))
+    check_frozen(collection, key, frozen, new)
     text = _checked(collection, key, new, shaped=True)
     change = json.dumps([op.as_json() for op in ops], ensure_ascii=False, separators=(",", ":"))
     doc = yield from _write(project, target, key, old_keys, new, text, None, agent, change, "document.patched")
     doc.parent = target.parent_key
     return doc
-
-
-def frozen_value(body: Any, path: paths.Path, frozen_after: str) -> str | None:
-    """The value at a frozen path as compared (JSON text, "" for nothing there), or None when the
-    path is not frozen yet ("first_set" and nothing set)."""
-    value = paths.get(body, path)
-    if frozen_after == "first_set" and (value is paths.MISSING or value is None):
-        return None
-    return _encoded(value)
-
-
-def _encoded(value: Any) -> str:
-    return "" if value is paths.MISSING else json.dumps(value, sort_keys=True)
 
 
 @repeatable
