@@ -173,6 +173,16 @@ class AsyncStore:
         """:class:`roost.documents.area.Documents`, awaited."""
         return AsyncFacade(self.sync.documents)
 
+    @property
+    def workflows(self) -> Any:
+        """:class:`roost.workflows.area.Workflows`, awaited."""
+        return AsyncFacade(self.sync.workflows)
+
+    @property
+    def runs(self) -> Any:
+        """:class:`roost.workflows.area.Runs`, awaited."""
+        return AsyncFacade(self.sync.runs)
+
     async def search(self, query: str, **options: Any) -> Results:
         """:meth:`roost.store.Store.search`, awaited."""
         return await asyncio.to_thread(self.sync.search, query, **options)

@@ -203,6 +203,38 @@ class DeleteRestricted(RoostError):
     exit_code = 3
 
 
+class WorkflowNotFound(NotFound):
+    """No workflow (or no such version of it) is defined in this project."""
+
+
+class RunNotFound(NotFound):
+    """No run by that id exists in this project."""
+
+
+class PhaseNotFound(NotFound):
+    """The run's workflow has no phase by that id."""
+
+
+class IllegalTransition(RoostError):
+    """The run or phase is not in a state that allows this change; nothing was changed."""
+
+    exit_code = 3
+
+
+class PhaseBusy(IllegalTransition):
+    """The phase is running under another executor, who is not stale; nothing was changed."""
+
+
+class IterationLimit(IllegalTransition):
+    """The phase has run as many iterations as its max_iterations allows."""
+
+
+class DuplicateRecord(RoostError):
+    """A different evaluation or output is already recorded there; records are never rewritten."""
+
+    exit_code = 3
+
+
 class LockNotAcquired(RoostError):
     """The lock is held by someone else and did not become free in time."""
 

@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from roost.search.names import Finder, Match
     from roost.signals import Signals
     from roost.tasks import Tasks
+    from roost.workflows.area import Runs, Workflows
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -201,6 +202,20 @@ class Store:
         from roost.documents.area import Documents
 
         return Documents(self)
+
+    @cached_property
+    def workflows(self) -> Workflows:
+        """Versioned workflow definitions: :class:`roost.workflows.area.Workflows`."""
+        from roost.workflows.area import Workflows
+
+        return Workflows(self)
+
+    @cached_property
+    def runs(self) -> Runs:
+        """Runs of workflows, their phases, gates, evaluations and outputs: :class:`roost.workflows.area.Runs`."""
+        from roost.workflows.area import Runs
+
+        return Runs(self)
 
     @cached_property
     def _search(self) -> Search:
