@@ -48,6 +48,7 @@ def advance_my_phase(url: str, me: int, iterations: int, run: int, barrier: Any,
                     try:
                         runs.pause(run, reason=f"agent-{me}")
                         pauses += 1
+                        time.sleep(0.02)  # (long enough for the others to find the run paused)
                         runs.resume(run)
                     except errors.IllegalTransition:
                         refused += 1

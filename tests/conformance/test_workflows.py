@@ -9,6 +9,7 @@ import asyncio
 import itertools
 import time
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from roost.workflows import _common as c
 from roost.workflows.definitions import PhaseSpec
 from roost.workflows.records import Evaluation, decide_loop
 
-PHASES = [{"id": "plan", "template": "Plan {{TASK}}", "variables": {"DEPTH": 2}},
+PHASES: list[dict[str, Any]] = [{"id": "plan", "template": "Plan {{TASK}}", "variables": {"DEPTH": 2}},
           {"id": "implement", "max_iterations": 5},
           {"id": "review", "gate": "human", "description": "a person signs off"}]
 
@@ -49,7 +50,7 @@ def counted(store):
     def execute(make, atomic, tx):
         def counting():
             op = make()
-            steps = []
+            steps: list[object] = []
             seen.append(steps)
 
             def gen():
@@ -476,7 +477,7 @@ BAD_CALLS = [
 
 
 def _nested(depth):
-    value: list = []
+    value: list[Any] = []
     for _ in range(depth):
         value = [value]
     return value
@@ -512,7 +513,8 @@ def test_stored_records_refuse_any_update(db):
 
             with pytest.raises(errors.RoostError, match="append-only"):
                 store._execute(op)
-        assert store.runs.get(r.id).decisions[0].phase == "plan"
+        detail = store.runs.get(r.id)
+        assert detail is not None and detail.decisions[0].phase == "plan"
 
 
 def test_the_async_face(url):

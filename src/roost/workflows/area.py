@@ -24,6 +24,7 @@ from roost.workflows.runs import Advance, Run
 
 if TYPE_CHECKING:
     from roost.store import Store
+    from roost.tasks import Claim
 
 LOAD_MAX = 1000
 _NO_CONTENT: Any = object()
@@ -145,7 +146,7 @@ class Runs:
     # -- phases --------------------------------------------------------------------------------
 
     def phase_start(self, run: int, phase: str, *, executor: str | None = None, session: str | None = None,
-                    claim: int | None = None, stale_after: float = phases.STALE_AFTER) -> Phase:
+                    claim: int | Claim | None = None, stale_after: float = phases.STALE_AFTER) -> Phase:
         """Start the phase's next iteration under ``executor`` (default ROOST_AGENT, else host:pid),
         optionally within ``session`` and under the task claim whose token is ``claim``. The run
         must be running. A phase already running is refused (PhaseBusy) unless its executor is stale:
@@ -157,7 +158,7 @@ class Runs:
                                     c.who(executor, "executor"), optional_session(session), self._claim(claim),
                                     v.seconds(stale_after, "stale_after", 1, 86400 * 30), self._specs)
 
-    def phase_heartbeat(self, run: int, phase: str, *, claim: int | None = None,
+    def phase_heartbeat(self, run: int, phase: str, *, claim: int | Claim | None = None,
                         iteration: int | None = None) -> Phase:
         """Say the phase's executor is alive (a phase under a claim lives by its task's heartbeat
         too). Refused with LeaseLost when the claim's lease or the ``iteration`` was lost."""
@@ -165,7 +166,7 @@ class Runs:
                                     self._claim(claim), self._iteration(iteration))
 
     def phase_finish(self, run: int, phase: str, status: str = "completed", *, tokens: int = 0, cost: float = 0.0,
-                     error: str | None = None, skip_reason: str | None = None, claim: int | None = None,
+                     error: str | None = None, skip_reason: str | None = None, claim: int | Claim | None = None,
                      iteration: int | None = None) -> Phase:
         """Finish the phase's running iteration as ``completed``, ``failed`` or ``skipped`` (a
         pending phase may be skipped too), adding ``tokens`` and ``cost`` to its totals. A phase

@@ -23,6 +23,7 @@ from roost.workflows.definitions import SpecCache
 from roost.workflows.runs import must_get
 
 STALE_AFTER = 300.0
+TRIES = 20
 
 
 @dataclass(slots=True)
@@ -73,50 +74,64 @@ def start(project: str, run: int, phase: str, executor: str, session: str | None
     spec = (yield from specs.one(current.workflow_id)).phase(phase)
     params = {"project": project, "run": run, "phase": phase, "executor": executor, "session": session,
               "claim": claim, "stale_after": stale_after, "max_iterations": spec.max_iterations}
-    row = (yield Query("run_phase_start", params)).one()
-    if row is not None:
-        started = phase_of(row)
-        started.gate = spec.gate
-        return started
-    state = yield from _state(project, run, phase, claim, stale_after)
-    if state["run"] != "running":
-        raise errors.IllegalTransition(f"run {run} is {state['run']}: a phase starts only while the run is running")
-    if claim is not None and not state["claim_live"]:
-        raise errors.LeaseLost(f"claim {claim} is not a live task claim (expired, released or finished): "
-                               f"phase {phase} of run {run} was not started")
-    if state["status"] == "running":
-        raise errors.PhaseBusy(f"phase {phase} of run {run} is running (iteration {state['iteration']}, executor "
-                               f"{state['executor']}" + (f", claim {state['phase_claim']}" if state["phase_claim"]
-                                                         else "") + "), and its executor is not stale")
-    raise errors.IterationLimit(f"phase {phase} of run {run} has run {state['iteration']} iteration(s), its "
-                                f"max_iterations of {spec.max_iterations}")
+    for _ in range(TRIES):
+        row = (yield Query("run_phase_start", params)).one()
+        if row is not None:
+            started = phase_of(row)
+            started.gate = spec.gate
+            return started
+        state = yield from _state(project, run, phase, claim, stale_after)
+        if state["run"] != "running":
+            raise errors.IllegalTransition(f"run {run} is {state['run']}: a phase starts only while the run is "
+                                           "running")
+        if claim is not None and not state["claim_live"]:
+            raise errors.LeaseLost(f"claim {claim} is not a live task claim (expired, released or finished): "
+                                   f"phase {phase} of run {run} was not started")
+        if state["status"] == "running":
+            raise errors.PhaseBusy(f"phase {phase} of run {run} is running (iteration {state['iteration']}, "
+                                   f"executor {state['executor']}"
+                                   + (f", claim {state['phase_claim']}" if state["phase_claim"] else "")
+                                   + "), and its executor is not stale")
+        if state["iteration"] >= spec.max_iterations:
+            raise errors.IterationLimit(f"phase {phase} of run {run} has run {state['iteration']} iteration(s), "
+                                        f"its max_iterations of {spec.max_iterations}")
+        # (nothing stands in the way now: the run was paused, or the phase finished, in between)
+    raise _changing(run, phase)
 
 
 def heartbeat(project: str, run: int, phase: str, claim: int | None, iteration: int | None) -> Op[Phase]:
-    row = (yield Query("run_phase_heartbeat", {"project": project, "run": run, "phase": phase, "claim": claim,
-                                               "iteration": iteration})).one()
-    if row is not None:
-        return phase_of(row)
-    raise (yield from _fenced(project, run, phase, claim, iteration, "heartbeat"))
+    params = {"project": project, "run": run, "phase": phase, "claim": claim, "iteration": iteration}
+    for _ in range(TRIES):
+        row = (yield Query("run_phase_heartbeat", params)).one()
+        if row is not None:
+            return phase_of(row)
+        refused = yield from _fenced(project, run, phase, claim, iteration, "heartbeat")
+        if refused is not None:
+            raise refused
+    raise _changing(run, phase)
 
 
 def finish(project: str, run: int, phase: str, status: str, tokens: int, cost: float, error: str | None,
            skip_reason: str | None, claim: int | None, iteration: int | None, specs: SpecCache) -> Op[Phase]:
     current = yield from must_get(project, run)
     spec = (yield from specs.one(current.workflow_id)).phase(phase)
-    row = (yield Query("run_phase_finish", {"project": project, "run": run, "phase": phase, "status": status,
-                                            "tokens": tokens, "cost": cost, "error": error, "skip_reason": skip_reason,
-                                            "claim": claim, "iteration": iteration})).one()
-    if row is not None:
-        done = phase_of(row)
-        done.gate = spec.gate
-        return done
-    raise (yield from _fenced(project, run, phase, claim, iteration, f"finish as {status}", status == "skipped"))
+    params = {"project": project, "run": run, "phase": phase, "status": status, "tokens": tokens, "cost": cost,
+              "error": error, "skip_reason": skip_reason, "claim": claim, "iteration": iteration}
+    for _ in range(TRIES):
+        row = (yield Query("run_phase_finish", params)).one()
+        if row is not None:
+            done = phase_of(row)
+            done.gate = spec.gate
+            return done
+        refused = yield from _fenced(project, run, phase, claim, iteration, f"finish as {status}", status == "skipped")
+        if refused is not None:
+            raise refused
+    raise _changing(run, phase)
 
 
 def _fenced(project: str, run: int, phase: str, claim: int | None, iteration: int | None, what: str,
-            skipping: bool = False) -> Op[errors.RoostError]:
-    """Why a heartbeat or finish of the phase was refused."""
+            skipping: bool = False) -> Op[errors.RoostError | None]:
+    """Why a heartbeat or finish of the phase was refused (None: nothing stands in its way now)."""
     state = yield from _state(project, run, phase, claim, 0.0)
     if state["status"] is None:
         return errors.PhaseNotFound(f"run {run} has no phase {phase!r}")
@@ -136,7 +151,11 @@ def _fenced(project: str, run: int, phase: str, claim: int | None, iteration: in
     if iteration is not None and iteration != state["iteration"]:
         return errors.LeaseLost(f"phase {phase} of run {run} is at iteration {state['iteration']}, not "
                                 f"{iteration}: another executor took it over")
-    return errors.IllegalTransition(f"phase {phase} of run {run} changed meanwhile; read it again")
+    return None
+
+
+def _changing(run: int, phase: str) -> errors.RoostError:
+    return errors.DatabaseLocked(f"phase {phase} of run {run} kept changing while it was being written; try again")
 
 
 def _state(project: str, run: int, phase: str, claim: int | None, stale_after: float) -> Op[dict[str, Any]]:
