@@ -20,7 +20,7 @@ import pytest
 AREAS = {"roost.signals", "roost.locks", "roost.agents", "roost.tasks", "roost.events", "roost.worker",
          "roost.demo", "roost._async", "roost.backends.postgres", "roost.memory.transcripts",
          "roost.memory.memories", "roost.memory.observations", "roost.memory.artifacts", "roost.search.hits",
-         "roost.search.names", "roost.documents.area"}
+         "roost.search.names", "roost.documents.area", "roost.workflows.area"}
 NEVER = ("psycopg", "psycopg_pool", "asyncio", "rich", "jsonschema", "pydantic")
 
 REPORT = """
@@ -67,6 +67,7 @@ def folder(tmp_path: Path) -> Path:
     (("agent", "register", "coder"), ("find", "codr", "--json"), "roost.search.names"),
     (("doc", "declare", "specs"), ("doc", "put", "specs", "s", '{"a": 1}'), "roost.documents.area"),
     (("doc", "declare", "specs"), ("doc", "query", "specs", "--json"), "roost.documents.area"),
+    (("workflow", "define", "w", "--phase", "a"), ("run", "start", "w", "task:1"), "roost.workflows.area"),
 ])
 def test_an_sqlite_command_imports_only_its_own_area(folder: Path, before: tuple[str, ...], args: tuple[str, ...],
                                                      area: str) -> None:
@@ -88,5 +89,6 @@ def test_help_lists_every_command_without_error(folder: Path) -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     for name in ("agent", "artifact", "completion", "demo", "doctor", "events", "info", "init", "lock", "memory",
-                 "migrate", "observation", "observe", "session", "signal", "status", "task", "transcript", "work"):
+                 "migrate", "observation", "observe", "run", "session", "signal", "status", "task", "transcript", "work",
+                 "workflow"):
         assert f"  {name} " in done.stdout

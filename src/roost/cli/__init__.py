@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "migrate": "roost.cli.admin:migrate",
     "observation": "roost.cli.memories:observation",
     "observe": "roost.cli.memories:observe",
+    "run": "roost.cli.workflows:run",
     "search": "roost.cli.search:search",
     "session": "roost.cli.sessions:session",
     "signal": "roost.cli.signals:signal",
@@ -43,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "task": "roost.cli.tasks:task",
     "transcript": "roost.cli.sessions:transcript",
     "work": "roost.cli.work:work",
+    "workflow": "roost.cli.workflows:workflow",
 }
 """Command name -> ``module:attribute`` of its click command or group."""
 
