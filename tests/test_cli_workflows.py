@@ -18,7 +18,8 @@ def test_the_workflow_and_run_commands(db, tmp_path):
     assert roost("workflow", "define", "feature", "--phase", "plan", "--phase", "build::5", "--phase",
                  "review:human", "--var", "LANG=python").stdout.strip() == "1 (unchanged)"
     shown = json.loads(roost("workflow", "show", "feature", "--json").stdout)
-    assert [p["gate"] for p in shown["phases"]] == ["auto", "auto", "human"] and shown["variables"] == {"LANG": "python"}
+    assert [p["gate"] for p in shown["phases"]] == ["auto", "auto", "human"]
+    assert shown["variables"] == {"LANG": "python"}
     assert roost("run", "start", "feature", "task:42", "--var", "TASK=auth").stdout.strip() == "1"
     assert roost("run", "phase-start", "1", "plan", "--executor", "coder").stdout.strip() == "plan running iteration=1"
     busy = roost("--json", "run", "phase-start", "1", "plan")

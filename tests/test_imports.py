@@ -89,6 +89,6 @@ def test_help_lists_every_command_without_error(folder: Path) -> None:
                           timeout=60)
     assert done.returncode == 0, done.stderr
     for name in ("agent", "artifact", "completion", "demo", "doctor", "events", "info", "init", "lock", "memory",
-                 "migrate", "observation", "observe", "run", "session", "signal", "status", "task", "transcript", "work",
-                 "workflow"):
+                 "migrate", "observation", "observe", "run", "session", "signal", "status", "task", "transcript",
+                 "work", "workflow"):
         assert f"  {name} " in done.stdout
