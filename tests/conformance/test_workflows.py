@@ -158,6 +158,9 @@ def test_phases_start_finish_count_iterations_and_keep_every_field(store, run):
                                                                                    None)
     assert detail.run.phase == "plan"
     assert topics(store, "phase.").count("phase.started") == 3 and topics(store, "phase.").count("phase.finished") == 4
+    finished = [e.payload for e in store.events.query("phase.finished")]
+    assert [(f["iteration"], f["status"], f["tokens"], f["cost"]) for f in finished[:2]] == [
+        (1, "completed", 120, 0.25), (2, "failed", 30, 0.5)]  # each iteration's own figures
 
 
 def test_a_silent_executor_is_stale_and_can_be_taken_over_and_its_late_finish_is_refused(store, run):

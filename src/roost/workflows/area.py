@@ -80,8 +80,11 @@ class Runs:
         if wf is None:
             raise errors.WorkflowNotFound(f"no workflow {workflow!r}" + (f" version {version}" if version else "")
                                           + f" in project {self._project!r}; define it first")
-        return self._store._execute(runs.start, self._project, wf, c.subject(subject), c.variables(variables), status,
-                                    None if agent is None else c.who(agent, "agent"))
+        started = self._store._execute(runs.start, self._project, wf, c.subject(subject), c.variables(variables),
+                                       status, None if agent is None else c.who(agent, "agent"))
+        self._specs.remember(wf)
+        self._specs.remember_run(started.id, wf.id)
+        return started
 
     def get(self, run: int) -> RunDetail | None:
         """The run with its phases, gate decisions, latest evaluations and outputs, or None."""

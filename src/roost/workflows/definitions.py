@@ -149,11 +149,27 @@ def listing(project: str) -> Op[list[Workflow]]:
 
 
 class SpecCache:
-    """Workflow versions this process has read, by id: a version never changes, so phase checks and
-    gate states need no query for a workflow already seen."""
+    """Workflow versions this process has read, by id, and the version each run it has seen runs:
+    neither ever changes, so a phase write on a run already seen needs no read before it, and
+    gate states no query for a workflow already seen."""
+
+    RUNS_MAX = 100_000
 
     def __init__(self) -> None:
         self._by_id: dict[int, Workflow] = {}
+        self._runs: dict[int, int] = {}
+
+    def remember(self, workflow: Workflow) -> None:
+        self._by_id[workflow.id] = workflow
+
+    def run_workflow(self, run: int) -> int | None:
+        return self._runs.get(run)
+
+    def remember_run(self, run: int, wf_id: int) -> int:
+        if len(self._runs) >= self.RUNS_MAX:
+            self._runs.clear()
+        self._runs[run] = wf_id
+        return wf_id
 
     def get(self, wf_id: int) -> Workflow | None:
         return self._by_id.get(wf_id)

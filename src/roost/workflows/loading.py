@@ -59,6 +59,8 @@ def load(params: dict[str, Any], specs: SpecCache) -> Op[Page[RunDetail]]:
     ids = json.dumps([r.id for r in runs.items])
     workflows = yield from specs.fetch({r.workflow_id for r in runs.items})
     details = {r.id: RunDetail(r) for r in runs.items}
+    for r in runs.items:
+        specs.remember_run(r.id, r.workflow_id)
     for row in (yield Query("run_load_phases", {"ids": ids})).rows:
         detail = details[int(row[0])]
         phase = phase_of(row)

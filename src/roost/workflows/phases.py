@@ -20,7 +20,7 @@ from roost import errors
 from roost._op import Op, Query, repeatable, to_datetime
 from roost.workflows import _common as c
 from roost.workflows.definitions import SpecCache
-from roost.workflows.runs import must_get
+from roost.workflows.runs import workflow_of_run
 
 STALE_AFTER = 300.0
 TRIES = 20
@@ -70,8 +70,7 @@ def phase_of(row: Sequence[Any]) -> Phase:
 
 def start(project: str, run: int, phase: str, executor: str, session: str | None, claim: int | None,
           stale_after: float, specs: SpecCache) -> Op[Phase]:
-    current = yield from must_get(project, run)
-    spec = (yield from specs.one(current.workflow_id)).phase(phase)
+    spec = (yield from workflow_of_run(project, run, specs)).phase(phase)
     params = {"project": project, "run": run, "phase": phase, "executor": executor, "session": session,
               "claim": claim, "stale_after": stale_after, "max_iterations": spec.max_iterations}
     for _ in range(TRIES):
@@ -113,8 +112,7 @@ def heartbeat(project: str, run: int, phase: str, claim: int | None, iteration: 
 
 def finish(project: str, run: int, phase: str, status: str, tokens: int, cost: float, error: str | None,
            skip_reason: str | None, claim: int | None, iteration: int | None, specs: SpecCache) -> Op[Phase]:
-    current = yield from must_get(project, run)
-    spec = (yield from specs.one(current.workflow_id)).phase(phase)
+    spec = (yield from workflow_of_run(project, run, specs)).phase(phase)
     params = {"project": project, "run": run, "phase": phase, "status": status, "tokens": tokens, "cost": cost,
               "error": error, "skip_reason": skip_reason, "claim": claim, "iteration": iteration}
     for _ in range(TRIES):

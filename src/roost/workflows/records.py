@@ -22,7 +22,7 @@ from roost import errors
 from roost._op import Op, Query, repeatable, to_datetime
 from roost.workflows import _common as c
 from roost.workflows.definitions import SpecCache
-from roost.workflows.runs import must_get
+from roost.workflows.runs import must_get, workflow_of_run
 
 OUTPUT_MAX_BYTES = 2**20
 BLOCKERS_MAX = 100
@@ -49,8 +49,7 @@ def decision_of(row: Sequence[Any]) -> GateDecision:
 
 
 def _phase_spec(project: str, run: int, phase: str, specs: SpecCache) -> Op[None]:
-    current = yield from must_get(project, run)
-    (yield from specs.one(current.workflow_id)).phase(phase)
+    (yield from workflow_of_run(project, run, specs)).phase(phase)
 
 
 def decide(project: str, run: int, phase: str, approved: bool, reason: str | None, decided_by: str,

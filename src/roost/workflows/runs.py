@@ -83,6 +83,15 @@ def must_get(project: str, run: int) -> Op[Run]:
     return found
 
 
+def workflow_of_run(project: str, run: int, specs: SpecCache) -> Op[Workflow]:
+    """The workflow version ``run`` runs, read once per process (RunNotFound if there is no such run)."""
+    wf_id = specs.run_workflow(run)
+    if wf_id is None:
+        current = yield from must_get(project, run)
+        wf_id = specs.remember_run(run, current.workflow_id)
+    return (yield from specs.one(wf_id))
+
+
 def filters(project: str, workflow: str | None, status: Sequence[str] | None, subject: tuple[str, str] | None,
             since: float | None, ids: Sequence[int] | None, limit: int, cursor: int) -> dict[str, Any]:
     return {"project": project, "workflow": workflow,

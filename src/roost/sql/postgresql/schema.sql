@@ -1168,8 +1168,8 @@ BEGIN
     IF NEW.status IS DISTINCT FROM OLD.status AND NEW.status IN ('completed', 'failed', 'skipped') THEN
         INSERT INTO roost.events (project, topic, payload, refs) VALUES (r.project, 'phase.finished',
             (json_strip_nulls(json_build_object('run', NEW.run_id, 'phase', NEW.phase, 'iteration', NEW.iteration,
-                                               'status', NEW.status, 'executor', NEW.executor, 'tokens', NEW.tokens,
-                                               'cost', NEW.cost, 'error', NEW.error,
+                                               'status', NEW.status, 'executor', NEW.executor, 'tokens', NEW.tokens - OLD.tokens,
+                                               'cost', NEW.cost - OLD.cost, 'error', NEW.error,
                                                'skip_reason', NEW.skip_reason)))::text,
             jsonb_strip_nulls(jsonb_build_object('run', NEW.run_id, 'workflow', r.workflow, 'agent', NEW.executor)));
     END IF;

@@ -843,8 +843,8 @@ WHEN NEW.status <> OLD.status AND NEW.status IN ('completed', 'failed', 'skipped
     INSERT INTO events (project, topic, payload, refs)
     SELECT r.project, 'phase.finished',
         json_patch('{}', json_object('run', NEW.run_id, 'phase', NEW.phase, 'iteration', NEW.iteration,
-                                     'status', NEW.status, 'executor', NEW.executor, 'tokens', NEW.tokens,
-                                     'cost', NEW.cost, 'error', NEW.error, 'skip_reason', NEW.skip_reason)),
+                                     'status', NEW.status, 'executor', NEW.executor, 'tokens', NEW.tokens - OLD.tokens,
+                                     'cost', NEW.cost - OLD.cost, 'error', NEW.error, 'skip_reason', NEW.skip_reason)),
         json_patch('{}', json_object('run', NEW.run_id, 'workflow', r.workflow, 'agent', NEW.executor))
     FROM runs r WHERE r.id = NEW.run_id;
 END;
