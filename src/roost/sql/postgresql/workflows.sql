@@ -86,14 +86,14 @@ SELECT status, iteration,
 FROM roost.run_phases p WHERE run_id = %(id)s AND phase = %(phase)s
 
 -- name: run_phase_start
--- The next iteration, if the run is running (its row locked, so no transition slips in; FOR NO
--- KEY UPDATE lets inserts of decisions, evaluations and outputs check their key meanwhile), the
+-- The next iteration, if the run is running (its row locked, so no transition slips in), the
 -- claim (if any) is live, and the phase is not running and has iterations left, or is running
 -- under an executor that is stale (claim lost, or no heartbeat for %(stale_after)s seconds): a
--- takeover. Then the run's current phase.
+-- takeover. Then the run's current phase. FOR UPDATE, not FOR NO KEY UPDATE: the weaker lock lets
+-- inserts of decisions and evaluations share the row (their foreign-key check), and updating a row
+-- locked by several transactions at once can deadlock with a waiting phase start.
 WITH r AS (
-    SELECT id FROM roost.runs WHERE id = %(run)s AND project = %(project)s AND status = 'running'
-    FOR NO KEY UPDATE
+    SELECT id FROM roost.runs WHERE id = %(run)s AND project = %(project)s AND status = 'running' FOR UPDATE
 ), started AS (
     UPDATE roost.run_phases p SET status = 'running', iteration = p.iteration + 1, executor = %(executor)s,
         session = %(session)s, claim_token = %(claim)s, error = NULL, skip_reason = NULL, started_at = now(),
