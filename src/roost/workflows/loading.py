@@ -61,12 +61,11 @@ def load(params: dict[str, Any], specs: SpecCache) -> Op[Page[RunDetail]]:
     details = {r.id: RunDetail(r) for r in runs.items}
     for r in runs.items:
         specs.remember_run(r.id, r.workflow_id)
+    gates = {wf_id: {p.id: p.gate for p in wf.phases} for wf_id, wf in workflows.items()}
     for row in (yield Query("run_load_phases", {"ids": ids})).rows:
         detail = details[int(row[0])]
         phase = phase_of(row)
-        workflow = workflows.get(detail.run.workflow_id)
-        if workflow is not None:
-            phase.gate = workflow.phase(phase.phase).gate
+        phase.gate = gates.get(detail.run.workflow_id, {}).get(phase.phase, "auto")
         detail.phases[phase.phase] = phase
     for row in (yield Query("run_load_decisions", {"ids": ids})).rows:
         details[int(row[1])].decisions.append(decision_of(row))

@@ -84,8 +84,9 @@ class Evaluation:
 
 def evaluation_of(row: Sequence[Any]) -> Evaluation:
     eid, run, phase, iteration, reviewer, score, max_score, blockers, feedback, findings, at = row[:11]
-    return Evaluation(int(run), phase, int(iteration), reviewer, float(score), float(max_score), json.loads(blockers),
-                      feedback, v.stored_json(findings), to_datetime(at), int(eid))
+    return Evaluation(int(run), phase, int(iteration), reviewer, float(score), float(max_score),
+                      [] if blockers == "[]" else json.loads(blockers), feedback,
+                      [] if findings == "[]" else v.stored_json(findings), to_datetime(at), int(eid))
 
 
 def score_of(score: object, max_score: object) -> tuple[float, float]:
