@@ -466,6 +466,8 @@ BAD_CALLS = [
     (errors.InvalidArgument, lambda s, r: s.runs.phase_start(r, "plan'; --")),
     (errors.InvalidArgument, lambda s, r: s.runs.phase_finish(r, "implement", "done")),
     (errors.InvalidArgument, lambda s, r: s.runs.phase_finish(r, "implement", tokens=-1)),
+    (errors.InvalidArgument, lambda s, r: s.runs.phase_finish(r, "implement", cost=float("inf"))),
+    (errors.InvalidArgument, lambda s, r: s.runs.phase_finish(r, "implement", cost=-0.5)),
     (errors.InvalidArgument, lambda s, r: s.runs.decide(r, "implement", "yes")),
     (errors.InvalidArgument, lambda s, r: s.runs.decide_loop(r, "implement", threshold=101, max_iterations=3)),
     (errors.InvalidArgument, lambda s, r: s.runs.list(status="nope")),

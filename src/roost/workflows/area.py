@@ -76,7 +76,7 @@ class Runs:
         ``status="pending"`` creates it without starting it (``transition(run, "running")`` later).
         The run's ``variables`` override the workflow's."""
         status = c.status(status, ("running", "pending"), "status")
-        wf = Workflows(self._store).get(workflow, version=version)
+        wf = self._store.workflows.get(workflow, version=version)
         if wf is None:
             raise errors.WorkflowNotFound(f"no workflow {workflow!r}" + (f" version {version}" if version else "")
                                           + f" in project {self._project!r}; define it first")
@@ -178,7 +178,7 @@ class Runs:
         status = c.status(status, c.FINISHED, "status")
         return self._store._execute(phases.finish, self._project, c.run_id(run), c.name(phase, "phase id"), status,
                                     v.integer(tokens, "tokens", 0, 2**62),
-                                    v.seconds(cost, "cost", 0, 1e12) if cost else 0.0,
+                                    records.amount(cost, "cost"),
                                     c.text(error, "error"), c.text(skip_reason, "skip_reason"), self._claim(claim),
                                     self._iteration(iteration), self._specs)
 

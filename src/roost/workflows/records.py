@@ -101,6 +101,13 @@ def score_of(score: object, max_score: object) -> tuple[float, float]:
     return float(score), top  # type: ignore[arg-type]
 
 
+def amount(value: object, what: str) -> float:
+    """A cost: a finite number, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        raise errors.InvalidArgument(f"{what} must be a finite number, 0 or more, not {v.shown(value)}")
+    return float(value)
+
+
 def blockers_of(value: object) -> list[str]:
     if value is None:
         return []
