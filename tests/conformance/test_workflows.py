@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,9 +14,11 @@ import pytest
 
 import roost
 from roost import errors
+from roost._op import Script
 from roost.workflows import _common as c
 from roost.workflows.definitions import PhaseSpec
 from roost.workflows.records import Evaluation, decide_loop
+from tests.helpers import backdate
 
 PHASES: list[dict[str, Any]] = [{"id": "plan", "template": "Plan {{TASK}}", "variables": {"DEPTH": 2}},
           {"id": "implement", "max_iterations": 5},
@@ -163,10 +164,21 @@ def test_phases_start_finish_count_iterations_and_keep_every_field(store, run):
         (1, "completed", 120, 0.25), (2, "failed", 30, 0.5)]  # each iteration's own figures
 
 
+def _silence(store, seconds):
+    """Move every running phase's last heartbeat ``seconds`` into the past: silence, without waiting."""
+    table = "roost.run_phases" if store.backend == "postgresql" else "run_phases"
+    delta = f"interval '{seconds} seconds'" if store.backend == "postgresql" else str(seconds)
+
+    def op():
+        yield Script(text=f"UPDATE {table} SET heartbeat_at = heartbeat_at - {delta} WHERE status = 'running'")
+
+    store._execute(op)
+
+
 def test_a_silent_executor_is_stale_and_can_be_taken_over_and_its_late_finish_is_refused(store, run):
     first = store.runs.phase_start(run.id, "plan", executor="slow")
     assert store.runs.stale(stale_after=60) == []
-    time.sleep(1.1)
+    _silence(store, 1.5)
     (stale,) = store.runs.stale(stale_after=1)
     assert (stale.run, stale.phase, stale.executor, stale.why, stale.iteration) == (run.id, "plan", "slow", "silent", 1)
     with pytest.raises(errors.PhaseBusy):
@@ -183,7 +195,7 @@ def test_a_silent_executor_is_stale_and_can_be_taken_over_and_its_late_finish_is
 
 def test_a_phase_under_a_task_claim_is_fenced_by_its_lease(store, run):
     store.tasks.enqueue("build")
-    (claim,) = store.tasks.claim("worker", lease=1)
+    (claim,) = store.tasks.claim("worker", lease=60)
     with pytest.raises(errors.LeaseLost, match="not a live task claim"):
         store.runs.phase_start(run.id, "plan", claim=claim.token + 1000)
     p = store.runs.phase_start(run.id, "plan", executor="worker", claim=claim)
@@ -192,7 +204,7 @@ def test_a_phase_under_a_task_claim_is_fenced_by_its_lease(store, run):
         store.runs.phase_finish(run.id, "plan")
     store.runs.phase_heartbeat(run.id, "plan", claim=claim.token)
     assert store.runs.stale(stale_after=0) == []
-    time.sleep(1.2)
+    backdate(store, "tasks", ["lease_expires_at"], 120)  # (the lease ran out; the SIGKILL test waits for real)
     (stale,) = store.runs.stale()
     assert (stale.why, stale.claim) == ("claim lost", claim.token)
     with pytest.raises(errors.LeaseLost, match="lease of claim"):
@@ -509,8 +521,6 @@ def test_stored_records_refuse_any_update(db):
     with roost.connect(db, project="runs") as store:
         store.workflows.define("feature", PHASES)
         r = _busy_run(store, "1")
-        from roost._op import Script
-
         for table in ("gate_decisions", "evaluations", "run_outputs"):
             name = f"roost.{table}" if store.backend == "postgresql" else table
 
