@@ -98,14 +98,16 @@ def sqlite_rows(path: Path, sql: str) -> list[tuple[Any, ...]]:
         conn.close()
 
 
-def backdate(store: Store, table: str, columns: list[str], seconds: float) -> None:
-    """Move ``columns`` of this project's rows ``seconds`` into the past: time passing, without waiting."""
+def backdate(store: Store, table: str, columns: list[str], seconds: float, where: str | None = None) -> None:
+    """Move ``columns`` of this project's rows (or of the rows ``where`` says, for a table without
+    a project column) ``seconds`` into the past: time passing, without waiting."""
+    where = where or f"project = '{store.project}'"
     if store.backend == "postgresql":
         sets = ", ".join(f"{c} = {c} - interval '{seconds} seconds'" for c in columns)
-        text = f"UPDATE roost.{table} SET {sets} WHERE project = '{store.project}'"
+        text = f"UPDATE roost.{table} SET {sets} WHERE {where}"
     else:
         sets = ", ".join(f"{c} = {c} - {seconds}" for c in columns)
-        text = f"UPDATE {table} SET {sets} WHERE project = '{store.project}'"
+        text = f"UPDATE {table} SET {sets} WHERE {where}"
 
     def op() -> Op[None]:
         yield Script(text=text)

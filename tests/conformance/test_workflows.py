@@ -164,21 +164,10 @@ def test_phases_start_finish_count_iterations_and_keep_every_field(store, run):
         (1, "completed", 120, 0.25), (2, "failed", 30, 0.5)]  # each iteration's own figures
 
 
-def _silence(store, seconds):
-    """Move every running phase's last heartbeat ``seconds`` into the past: silence, without waiting."""
-    table = "roost.run_phases" if store.backend == "postgresql" else "run_phases"
-    delta = f"interval '{seconds} seconds'" if store.backend == "postgresql" else str(seconds)
-
-    def op():
-        yield Script(text=f"UPDATE {table} SET heartbeat_at = heartbeat_at - {delta} WHERE status = 'running'")
-
-    store._execute(op)
-
-
 def test_a_silent_executor_is_stale_and_can_be_taken_over_and_its_late_finish_is_refused(store, run):
     first = store.runs.phase_start(run.id, "plan", executor="slow")
     assert store.runs.stale(stale_after=60) == []
-    _silence(store, 1.5)
+    backdate(store, "run_phases", ["heartbeat_at"], 1.5, where="status = 'running'")  # (silence, without waiting)
     (stale,) = store.runs.stale(stale_after=1)
     assert (stale.run, stale.phase, stale.executor, stale.why, stale.iteration) == (run.id, "plan", "slow", "silent", 1)
     with pytest.raises(errors.PhaseBusy):

@@ -11,6 +11,7 @@ from typing import Any
 
 from roost import _validate as v
 from roost import errors
+from roost.memory._common import text as checked_text
 
 NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.:-]{0,127}")
 """A workflow name or a phase id: a letter, then up to 127 letters, digits or ``_ . : -``."""
@@ -98,16 +99,20 @@ def subject(value: object) -> tuple[str, str]:
 
 
 def text(value: object, what: str, max_bytes: int = TEXT_MAX_BYTES) -> str | None:
-    if value is None:
-        return None
-    from roost.memory._common import text as checked
-
-    return checked(value, what, max_bytes)
+    return None if value is None else checked_text(value, what, max_bytes)
 
 
 def who(value: object, what: str) -> str:
     """An executor, reviewer or decider: given, else ROOST_AGENT, else host:pid."""
     return v.name(v.default_owner() if value is None else value, what, v.OWNER_MAX)
+
+
+def gate_state(gate: str, latest: bool | None) -> str:
+    """A phase's gate state: ``auto`` for an automatic gate, else from ``latest``, the latest
+    decision on the phase's current iteration (None: there is none yet)."""
+    if gate == "auto":
+        return "auto"
+    return "pending" if latest is None else ("approved" if latest else "rejected")
 
 
 def not_found(project: str, run: int) -> errors.RunNotFound:

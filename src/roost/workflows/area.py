@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from roost import _validate as v
 from roost import errors
-from roost.memory._common import Page
+from roost.memory._common import ARTIFACT_NAME_MAX, Page, optional_session
 from roost.memory._common import cursor as cursor_of
 from roost.memory._common import since as since_of
 from roost.workflows import _common as c
@@ -155,8 +155,6 @@ class Runs:
         must be running. A phase already running is refused (PhaseBusy) unless its executor is stale:
         its claim lost, or (without a claim) no heartbeat for ``stale_after`` seconds; then this
         start takes it over. Beyond ``max_iterations``: IterationLimit."""
-        from roost.memory._common import optional_session
-
         return self._store._execute(phases.start, self._project, c.run_id(run), c.name(phase, "phase id"),
                                     c.who(executor, "executor"), optional_session(session), self._claim(claim),
                                     v.seconds(stale_after, "stale_after", 1, 86400 * 30), self._specs)
@@ -240,8 +238,6 @@ class Runs:
         """Keep ``content`` (text, or any JSON value) as variable ``var`` of the phase's
         ``iteration`` (default: its current one), or a reference to an ``artifact`` (a name, its
         latest version then, or (name, version)). Every iteration is kept, content-hashed."""
-        from roost.memory._common import ARTIFACT_NAME_MAX
-
         ref: tuple[str, int | None] | None = None
         if artifact is not None:
             if content is not _NO_CONTENT:

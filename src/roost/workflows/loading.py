@@ -15,6 +15,7 @@ from typing import Any
 
 from roost._op import Op, Query, repeatable
 from roost.memory._common import Page
+from roost.workflows import _common as c
 from roost.workflows.definitions import SpecCache
 from roost.workflows.phases import Phase, phase_of
 from roost.workflows.records import Evaluation, GateDecision, content_of, decision_of, evaluation_of
@@ -42,15 +43,6 @@ class RunDetail:
         return self.run.status
 
 
-def gate_state(phase: Phase, decisions: list[GateDecision]) -> str:
-    if phase.gate == "auto":
-        return "auto"
-    current = [d for d in decisions if d.phase == phase.phase and d.iteration == phase.iteration]
-    if not current:
-        return "pending"
-    return "approved" if current[-1].approved else "rejected"
-
-
 @repeatable
 def load(params: dict[str, Any], specs: SpecCache) -> Op[Page[RunDetail]]:
     runs = yield from listing(params)
@@ -74,6 +66,7 @@ def load(params: dict[str, Any], specs: SpecCache) -> Op[Page[RunDetail]]:
     for row in (yield Query("run_load_outputs", {"ids": ids})).rows:
         details[int(row[0])].outputs[row[1]] = content_of(row[2], row[3])
     for detail in details.values():
+        latest = {(d.phase, d.iteration): d.approved for d in detail.decisions}  # (oldest first: the last wins)
         for phase in detail.phases.values():
-            phase.gate_state = gate_state(phase, detail.decisions)
+            phase.gate_state = c.gate_state(phase.gate, latest.get((phase.phase, phase.iteration)))
     return Page(list(details.values()), runs.cursor)

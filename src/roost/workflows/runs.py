@@ -165,8 +165,8 @@ def advance(project: str, run: int, specs: SpecCache) -> Op[Advance]:
             return Advance("not_done", current, phase)
         if status == "failed":
             return Advance("failed", current, phase)
-        gate = "approved" if status == "skipped" or spec.gate == "auto" else (
-            "pending" if approved is None else ("approved" if approved else "rejected"))
+        gate = "skipped" if status == "skipped" else c.gate_state(spec.gate, None if approved is None else
+                                                                  bool(approved))
         if gate == "rejected":
             return Advance("rejected", current, phase)
         ids = [p.id for p in workflow.phases]
