@@ -10,6 +10,7 @@ import signal
 import subprocess
 import threading
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,9 @@ def test_a_stopped_worker_past_its_grace_releases_the_task_at_once(shared_url, t
     worker takes the task at once, long before the 60 s lease would have run out."""
     with roost.connect(shared_url, project=PROJECT) as store:
         task_id = store.tasks.enqueue("stubborn")
+    sleep = f"sleep 60.{uuid.uuid4().int % 10**9:09d}"  # (a command line no other process on the machine has)
     proc = _worker(shared_url, tmp_path, "--agent", "w1", "--grace", "1", "--lease", "60",
-                   command=["sh", "-c", "sleep 60"])
+                   command=["sh", "-c", sleep])
     _running(shared_url, task_id)
     signalled = time.monotonic()
     proc.send_signal(signal.SIGTERM)
@@ -83,7 +85,7 @@ def test_a_stopped_worker_past_its_grace_releases_the_task_at_once(shared_url, t
         assert claims[0].attempts == 1  # the released attempt did not count
         assert [r.outcome for r in store.tasks.history(task_id)] == ["released", None]
         store.tasks.complete(claims[0].token)
-    assert subprocess.run(["pgrep", "-f", "sleep 60"], capture_output=True).returncode == 1, "the command lives on"
+    assert subprocess.run(["pgrep", "-f", sleep], capture_output=True).returncode == 1, "the command lives on"
 
 
 def test_a_second_signal_stops_the_worker_at_once(shared_url, tmp_path):

@@ -6,11 +6,13 @@
 
 -- name: transcript_reserve
 -- The session's last position, and the time stamped on the whole batch (as epoch seconds for the
--- records, as timestamptz for COPY).
+-- records, as timestamptz for COPY). FOR NO KEY UPDATE, not FOR UPDATE: the stronger lock conflicts
+-- with the foreign-key checks of inserts that point at the session, and deadlocked with them (see
+-- migration 0014).
 SELECT s.last_position, extract(epoch FROM t.now)::float8, t.now
 FROM roost.sessions s, (SELECT clock_timestamp() AS now) t
 WHERE s.project = %(project)s AND s.id = %(session)s
-FOR UPDATE OF s
+FOR NO KEY UPDATE OF s
 
 -- name: transcript_known
 SELECT id, session_id, position, role, content, agent, phase, iteration, message_id, metadata,

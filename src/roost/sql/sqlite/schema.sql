@@ -873,3 +873,6 @@ CREATE TRIGGER run_output_written AFTER INSERT ON run_outputs BEGIN
         json_patch('{}', json_object('run', NEW.run_id, 'workflow', r.workflow, 'agent', NEW.agent))
     FROM runs r WHERE r.id = NEW.run_id;
 END;
+
+-- 0014 transcript_row_locks
+-- (PostgreSQL only: nothing changes on SQLite)
