@@ -13,6 +13,7 @@ from bench import (
     bench_events,
     bench_memory,
     bench_queue,
+    bench_retention,
     bench_search,
     bench_store,
     bench_workflows,
@@ -21,7 +22,7 @@ from bench.harness import postgres_target, sqlite_target
 
 SUITES = [bench_store.BENCHMARKS, bench_coordination.BENCHMARKS, bench_queue.BENCHMARKS, bench_events.BENCHMARKS,
           bench_memory.BENCHMARKS, bench_search.BENCHMARKS, bench_documents.BENCHMARKS, bench_workflows.BENCHMARKS,
-          bench_cli.BENCHMARKS]
+          bench_retention.BENCHMARKS, bench_cli.BENCHMARKS]
 
 
 def main() -> None:

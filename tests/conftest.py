@@ -170,6 +170,9 @@ def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.Temp
         if (name.startswith("ROOST_") and name != "ROOST_TEST_POSTGRES_URL") or name == "DATABASE_URL":
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
+    # Automatic cleanup is off unless a test turns it on (tests/conformance/test_retention.py does,
+    # by argument): its background reads would be counted by tests that count statements.
+    monkeypatch.setenv("ROOST_CLEANUP_INTERVAL", "0")
 
 
 def _free_port() -> int:

@@ -20,7 +20,7 @@ import pytest
 AREAS = {"roost.signals", "roost.locks", "roost.agents", "roost.tasks", "roost.events", "roost.worker",
          "roost.demo", "roost._async", "roost.backends.postgres", "roost.memory.transcripts",
          "roost.memory.memories", "roost.memory.observations", "roost.memory.artifacts", "roost.search.hits",
-         "roost.search.names", "roost.documents.area", "roost.workflows.area"}
+         "roost.search.names", "roost.documents.area", "roost.workflows.area", "roost.maintenance.cleanup"}
 NEVER = ("psycopg", "psycopg_pool", "asyncio", "rich", "jsonschema", "pydantic")
 
 REPORT = """

@@ -79,6 +79,44 @@ SPECS: dict[str, Spec] = {
     "observation_max_per_agent": Spec(
         int, 10_000, 1, 10_000_000, help="newest observations kept per agent (enforced at insert)"
     ),
+    "cleanup_interval": Spec(
+        float, 3600.0, 0, 30 * 86400, help="seconds between automatic cleanup passes of a project (0: off)"
+    ),
+    "cleanup_batch": Spec(int, 1000, 1, 100_000, help="rows one cleanup statement removes at most"),
+    "lock_max_idle": Spec(
+        float, 86400.0, 3600, 10 * 365 * 86400, help="seconds a free lock stays before cleanup removes its row"
+    ),
+    "agent_max_age": Spec(
+        float, 30 * 86400.0, 0, 10 * 365 * 86400,
+        help="seconds without a heartbeat before cleanup removes an agent (0: never)"
+    ),
+    "audit_max_age": Spec(
+        float, 90 * 86400.0, 0, 10 * 365 * 86400, help="seconds an audit-log entry is kept (0: forever)"
+    ),
+    "task_max_age": Spec(
+        float, 7 * 86400.0, 0, 10 * 365 * 86400, help="seconds a done, dead or cancelled task is kept (0: forever)"
+    ),
+    "claim_max_age": Spec(
+        float, 7 * 86400.0, 0, 10 * 365 * 86400, help="seconds an ended claim of a kept task is kept (0: forever)"
+    ),
+    "transcript_max_age": Spec(
+        float, 90 * 86400.0, 0, 10 * 365 * 86400,
+        help="seconds the transcript of a completed or archived session is kept after its last activity (0: forever)"
+    ),
+    "artifact_versions_kept": Spec(
+        int, 20, 0, 1_000_000, help="newest versions of each artifact name cleanup keeps (0: all)"
+    ),
+    "upload_max_age": Spec(
+        float, 86400.0, 60, 10 * 365 * 86400, help="seconds an unfinished artifact upload is kept (its writer died)"
+    ),
+    "document_history_max_age": Spec(
+        float, 0.0, 0, 10 * 365 * 86400,
+        help="seconds an earlier document version is kept, within its collection's history count (0: by count only)"
+    ),
+    "run_max_age": Spec(
+        float, 90 * 86400.0, 0, 10 * 365 * 86400,
+        help="seconds a completed, failed or cancelled workflow run is kept with its records (0: forever)"
+    ),
     "artifact_max_bytes": Spec(int, 64 * 2**20, 1, 2**40, help="largest artifact version, in bytes"),
     "artifact_project_quota_bytes": Spec(
         int, 0, 0, 2**50, help="artifact bytes a project may store, each content once (0: unlimited)"
@@ -109,6 +147,18 @@ class Settings:
     event_max_age: float = 7 * 86400.0
     observation_retention_days: float = 7.0
     observation_max_per_agent: int = 10_000
+    cleanup_interval: float = 3600.0
+    cleanup_batch: int = 1000
+    lock_max_idle: float = 86400.0
+    agent_max_age: float = 30 * 86400.0
+    audit_max_age: float = 90 * 86400.0
+    task_max_age: float = 7 * 86400.0
+    claim_max_age: float = 7 * 86400.0
+    transcript_max_age: float = 90 * 86400.0
+    artifact_versions_kept: int = 20
+    upload_max_age: float = 86400.0
+    document_history_max_age: float = 0.0
+    run_max_age: float = 90 * 86400.0
     artifact_max_bytes: int = 64 * 2**20
     artifact_project_quota_bytes: int = 0
     sources: dict[str, str] = field(default_factory=dict, compare=False)

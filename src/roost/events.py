@@ -168,11 +168,6 @@ def exists(project: str, txid: int, position: int) -> Op[bool]:
 
 
 @repeatable
-def cleanup(project: str, age: float) -> Op[int]:
-    return (yield Query("event_cleanup", {"project": project, "age": age})).rowcount
-
-
-@repeatable
 def consumer_get(project: str, name: str) -> Op[str | None]:
     row = (yield Query("consumer_get", {"project": project, "name": name})).one()
     return None if row is None else _cursor(int(row[0]), int(row[1]))
@@ -385,8 +380,10 @@ class Events:
 
     def cleanup(self, age: float | None = None) -> int:
         """Delete events older than ``age`` seconds (default: the ``event_max_age`` setting)."""
+        from roost.maintenance import cleanup
+
         age = self._store.settings.event_max_age if age is None else v.seconds(age, "age", 0, 10 * 365 * 86400.0)
-        return int(self._store._execute(cleanup, self._store.project, age))
+        return cleanup.remove(self._store, "retention_events", age=age)
 
     def _wakeups(self) -> _WakeHub:
         with self._hub_lock:

@@ -103,13 +103,6 @@ def listing(project: str, prefix: str, owner: str | None) -> Op[list[LockHolder]
             for n, o, m, t, a, e, now in rows]
 
 
-@atomic
-def cleanup(project: str, idle: float) -> Op[tuple[int, int]]:
-    holders = (yield Query("lock_holders_cleanup", {"project": project})).rowcount
-    rows = (yield Query("lock_rows_cleanup", {"project": project, "idle": idle})).rowcount
-    return holders, rows
-
-
 class Locks:
     """``store.locks``: see the module docstring. Names are 1 to 512 characters (file paths fit)."""
 
@@ -239,8 +232,11 @@ class Locks:
     def cleanup(self, idle: float = 86400.0) -> tuple[int, int]:
         """Remove holder rows of ended or expired leases, and lock rows free and untouched for
         ``idle`` seconds (at least an hour). Tokens stay increasing after either. Returns both counts."""
+        from roost.maintenance import cleanup
+
         idle = v.seconds(idle, "idle", IDLE_MIN, 10 * 365 * 86400.0)
-        return self._store._execute(cleanup, self._store.project, idle)
+        return (cleanup.remove(self._store, "retention_lock_holders"),
+                cleanup.remove(self._store, "retention_locks", age=idle))
 
     def _lost(self, params: dict[str, Any], verb: str) -> errors.LeaseLost:
         """Say why a renew or release was refused (a read after the fact, for the message only)."""

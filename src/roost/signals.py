@@ -80,11 +80,6 @@ def privileged_write(params: dict[str, Any], expected: int | None, clearing: boo
     return version
 
 
-@repeatable
-def cleanup(project: str, age: float) -> Op[int]:
-    return (yield Query("signal_cleanup", {"project": project, "age": age})).rowcount
-
-
 class Signals:
     """``store.signals``: see the module docstring. Keys are 1 to 256 characters; values are any JSON
     (a str is stored as a JSON string) of at most 64 KiB."""
@@ -216,5 +211,7 @@ class Signals:
     def cleanup(self, age: float | None = None) -> int:
         """Delete expired signals, and non-critical ones unchanged for ``age`` seconds (default:
         the ``signal_max_age`` setting, 24 h). Returns how many were removed."""
+        from roost.maintenance import cleanup
+
         age = self._store.settings.signal_max_age if age is None else v.seconds(age, "age", 0, 10 * TTL_MAX)
-        return self._store._execute(cleanup, self._store.project, age)
+        return cleanup.remove(self._store, "retention_signals", age=age)

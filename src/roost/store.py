@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from roost.documents.area import Documents
     from roost.events import Events
     from roost.locks import Locks
+    from roost.maintenance.cleanup import Report, Status
+    from roost.maintenance.janitor import Janitor
     from roost.memory.artifacts import Artifacts
     from roost.memory.memories import Memories
     from roost.memory.observations import Observations
@@ -86,6 +88,7 @@ class Store:
         self._mset = migration_set or migrations.MigrationSet.bundled(self._backend.dialect)
         self._tx: contextvars.ContextVar[Any] = contextvars.ContextVar(f"roost_tx_{next(_ids)}", default=None)
         self._closed = False
+        self._janitor: Janitor | None = None
         try:
             self._prepare(check_schema, may_create, create is True)
         except BaseException:
@@ -123,6 +126,10 @@ class Store:
                 "run `roost migrate`"
             )
         self._execute(_register_project, self.project)
+        if self.settings.cleanup_interval > 0:
+            from roost.maintenance.janitor import Janitor
+
+            self._janitor = Janitor(self)
 
     # -- the areas, attached on first use ------------------------------------------------------
 
@@ -376,7 +383,30 @@ class Store:
     def doctor(self) -> list[diagnostics.Check]:
         from roost import diagnostics
 
-        return self._execute(diagnostics.doctor, self._mset)
+        checks = self._execute(diagnostics.doctor, self._mset)
+        if any(c.name == "migrations" and c.level == "ok" for c in checks):
+            from roost.maintenance import cleanup
+
+            checks.append(cleanup.check(self))
+        return checks
+
+    def cleanup(self, kinds: Iterable[str] | None = None, *, dry_run: bool = False) -> Report:
+        """Remove what the retention settings no longer keep (docs/operations.md), kind by kind
+        (``kinds``, default all), in batches of ``cleanup_batch`` rows, under the project's cleanup
+        lock: :class:`~roost.errors.LockNotAcquired` if another process is cleaning now. A
+        ``dry_run`` removes nothing and counts what would go. Stores that stay open run this by
+        themselves every ``cleanup_interval``."""
+        from roost.maintenance import cleanup
+
+        report = cleanup.run(self, kinds, dry_run=dry_run)
+        assert report is not None
+        return report
+
+    def cleanup_status(self) -> Status:
+        """When this project's cleanup last ran, by whom, and what it removed."""
+        from roost.maintenance import cleanup
+
+        return cleanup.status(self)
 
     def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
         """Privileged actions (force releases, writes to protected signals), newest first."""
@@ -398,6 +428,8 @@ class Store:
 
     def close(self) -> None:
         if not self._closed:
+            if self._janitor is not None:  # (first: its batch in progress still needs the backend)
+                self._janitor.close()
             self._closed = True
             if "events" in self.__dict__:  # only an area that was used has anything to stop
                 self.events._close()

@@ -575,12 +575,9 @@ class Tasks:
 
     def cleanup(self, age: float = 7 * 86400.0) -> int:
         """Delete done, dead and cancelled tasks that finished more than ``age`` seconds ago."""
-        return int(self._store._execute(_delete, self._store.project, v.seconds(age, "age", 0, 10 * DELAY_MAX)))
+        from roost.maintenance import cleanup
 
-
-@repeatable
-def _delete(project: str, age: float) -> Op[int]:
-    return (yield Query("task_cleanup", {"project": project, "age": age})).rowcount
+        return cleanup.remove(self._store, "retention_tasks", age=v.seconds(age, "age", 0, 10 * DELAY_MAX))
 
 
 def _token(token: object) -> int:

@@ -23,6 +23,7 @@ from roost.cli._common import global_options
 COMMANDS: dict[str, str] = {
     "agent": "roost.cli.agents:agent",
     "artifact": "roost.cli.artifacts:artifact",
+    "cleanup": "roost.cli.maintenance:cleanup",
     "completion": "roost.cli.completion:completion",
     "demo": "roost.cli.demo:demo",
     "doc": "roost.cli.documents:doc",

@@ -152,13 +152,6 @@ def delete(project: str, name: str, version: int | None) -> Op[int]:
     return len((yield Query("artifact_delete", {"project": project, "name": name, "version": version})).rows)
 
 
-@repeatable
-def cleanup(project: str, upload_age: float) -> Op[int]:
-    uploads = (yield Query("upload_cleanup", {"project": project, "upload_age": upload_age})).rowcount
-    blobs = (yield Query("blob_cleanup", {"project": project})).rowcount
-    return max(uploads, 0) + max(blobs, 0)
-
-
 class ArtifactStream:
     """The content of one artifact version, read a chunk at a time: iterate it for ``bytes``
     chunks of up to 1 MiB, or ``copy_to`` a binary file. ``artifact`` is the version's record."""
@@ -312,8 +305,11 @@ class Artifacts:
     def cleanup(self, upload_age: float = UPLOAD_MAX_AGE) -> int:
         """Remove content no version uses, and uploads idle for ``upload_age`` seconds (their writer
         died mid-put); returns how many blobs were removed."""
+        from roost.maintenance import cleanup
+
         age = v.seconds(upload_age, "upload_age", 0, 10 * 365 * 86400)
-        return self._store._execute(cleanup, self._store.project, age)
+        return (cleanup.remove(self._store, "retention_artifact_uploads", age=age)
+                + cleanup.remove(self._store, "retention_artifact_blobs"))
 
 
 def _list_cursor(cursor: object) -> tuple[str, int]:

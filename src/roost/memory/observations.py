@@ -58,12 +58,6 @@ def count(project: str, agent: str) -> Op[int]:
     return int((yield Query("observation_count", {"project": project, "agent": agent})).scalar() or 0)
 
 
-def cleanup(project: str, max_age: float) -> Op[int]:
-    removed = (yield Query("observation_cleanup", {"project": project, "max_age": max_age})).rowcount
-    yield Query("observation_agents_cleanup", {"project": project})
-    return removed
-
-
 class Observations:
     """``store.observations``: add observations and read the recent ones, within retention."""
 
@@ -139,4 +133,8 @@ class Observations:
         setting); returns how many."""
         days = (self._store.settings.observation_retention_days if max_age_days is None
                 else v.seconds(max_age_days, "max_age_days", 0, 3650))
-        return self._store._execute(cleanup, self._store.project, days * 86400.0)
+        from roost.maintenance import cleanup
+
+        removed = cleanup.remove(self._store, "retention_observations", age=days * 86400.0)
+        cleanup.remove(self._store, "retention_observation_agents")
+        return removed

@@ -88,16 +88,3 @@ LIMIT %(limit)s
 DELETE FROM roost.artifacts
 WHERE project = %(project)s AND name = %(name)s AND (%(version)s::bigint IS NULL OR version = %(version)s::bigint)
 RETURNING version
-
--- name: blob_cleanup
--- Stored content no version points at any more. A blob being reused now was touched by that put
--- (blob_touch) after this statement began, so the recheck after its lock leaves it alone.
-DELETE FROM roost.artifact_blobs b
-WHERE b.project = %(project)s AND b.sha256 IS NOT NULL AND b.touched_at < now()
-  AND NOT EXISTS (SELECT 1 FROM roost.artifacts a WHERE a.blob_id = b.id)
-
--- name: upload_cleanup
--- Uploads not finished and not written to for upload_age seconds: their writer died.
-DELETE FROM roost.artifact_blobs
-WHERE project = %(project)s AND sha256 IS NULL
-  AND touched_at <= clock_timestamp() - %(upload_age)s::float8 * interval '1 second'

@@ -43,13 +43,6 @@ LIMIT 1
 -- name: event_exists
 SELECT 1 FROM roost.events WHERE project = %(project)s AND position = %(position)s AND txid = %(txid)s::text::xid8
 
--- name: event_cleanup
--- Never the newest event of the database (SQLite needs that to never reuse a position; the same
--- rule here keeps the two backends alike).
-DELETE FROM roost.events
-WHERE project = %(project)s AND created_at <= clock_timestamp() - %(age)s::float8 * interval '1 second'
-  AND position < (SELECT max(position) FROM roost.events)
-
 -- name: consumer_get
 SELECT txid::text::bigint, position FROM roost.event_consumers WHERE project = %(project)s AND name = %(name)s
 
@@ -96,4 +89,3 @@ ON CONFLICT (id) DO UPDATE SET seen_at = excluded.seen_at
 
 -- name: listener_gone
 DELETE FROM roost.listeners WHERE id = %(id)s
-

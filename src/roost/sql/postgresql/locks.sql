@@ -131,20 +131,3 @@ FROM roost.lock_holders h
 JOIN roost.locks l ON l.project = h.project AND l.name = h.name
 WHERE h.project = %(project)s AND h.owner = %(owner)s AND h.token >= l.epoch
 ORDER BY h.name, h.token
-
--- name: lock_holders_cleanup
--- Holder rows that are expired or belong to a holding that ended.
-DELETE FROM roost.lock_holders h
-WHERE h.project = %(project)s
-  AND (h.expires_at <= now()
-       OR NOT EXISTS (SELECT 1 FROM roost.locks l
-                      WHERE l.project = h.project AND l.name = h.name AND l.epoch <= h.token))
-
--- name: lock_rows_cleanup
--- Locks free and untouched for :idle seconds (at least an hour, far beyond any statement, so no
--- acquire that saw the old row can still be running). Tokens come from a sequence, so a lock of
--- the same name created later still issues larger ones.
-DELETE FROM roost.locks
-WHERE project = %(project)s
-  AND expires_at <= now() - %(idle)s::float8 * interval '1 second'
-  AND changed_at <= now() - %(idle)s::float8 * interval '1 second'

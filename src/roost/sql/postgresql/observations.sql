@@ -28,11 +28,3 @@ LIMIT %(limit)s
 
 -- name: observation_count
 SELECT count FROM roost.observation_agents WHERE project = %(project)s AND agent = %(agent)s
-
--- name: observation_cleanup
-DELETE FROM roost.observations
-WHERE project = %(project)s AND created_at <= clock_timestamp() - %(max_age)s::float8 * interval '1 second'
-
--- name: observation_agents_cleanup
--- (A row whose agent is inserting now is rechecked after that insert commits, and then kept.)
-DELETE FROM roost.observation_agents WHERE project = %(project)s AND count <= 0

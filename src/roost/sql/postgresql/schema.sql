@@ -1254,3 +1254,13 @@ BEGIN
                   t.metadata, extract(epoch FROM t.created_at)::float8;
 END
 $$;
+
+-- 0015 cleanup
+CREATE TABLE roost.cleanup_state (
+    project text PRIMARY KEY,
+    started_at timestamptz,
+    finished_at timestamptz NOT NULL,
+    passes bigint NOT NULL DEFAULT 0,
+    last_by text,
+    removed text NOT NULL DEFAULT '{}'
+);

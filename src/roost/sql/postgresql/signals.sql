@@ -47,9 +47,3 @@ WHERE project = %(project)s AND left(key, char_length(%(prefix)s)) = %(prefix)s 
   AND (expires_at IS NULL OR expires_at > clock_timestamp())
 ORDER BY key
 LIMIT %(limit)s
-
--- name: signal_cleanup
--- Expired signals, and non-critical ones (tombstones included) not written for :age seconds.
-DELETE FROM roost.signals
-WHERE project = %(project)s
-  AND (expires_at <= now() OR (NOT critical AND updated_at < now() - %(age)s::float8 * interval '1 second'))

@@ -176,8 +176,3 @@ UPDATE roost.tasks SET status = 'pending', attempts = 0, error = NULL, result = 
     lease_expires_at = NULL, run_after = clock_timestamp(), updated_at = clock_timestamp()
 WHERE project = %(project)s AND id = %(id)s AND status IN ('dead', 'failed')
 RETURNING id
-
--- name: task_cleanup
-DELETE FROM roost.tasks
-WHERE project = %(project)s AND status IN ('done', 'dead', 'cancelled')
-  AND finished_at <= clock_timestamp() - %(age)s::float8 * interval '1 second'

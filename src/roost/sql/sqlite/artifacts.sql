@@ -80,16 +80,3 @@ LIMIT :limit
 -- name: artifact_delete
 DELETE FROM artifacts WHERE project = :project AND name = :name AND (:version IS NULL OR version = :version)
 RETURNING version
-
--- name: blob_cleanup
--- Stored content no version points at any more (one writer at a time: no put can be reusing it
--- between this check and the delete).
-DELETE FROM artifact_blobs
-WHERE project = :project AND sha256 IS NOT NULL
-  AND NOT EXISTS (SELECT 1 FROM artifacts a WHERE a.blob_id = artifact_blobs.id)
-
--- name: upload_cleanup
--- Uploads not finished and not written to for :upload_age seconds: their writer died.
-DELETE FROM artifact_blobs
-WHERE project = :project AND sha256 IS NULL
-  AND touched_at <= (julianday('now') - 2440587.5) * 86400.0 - :upload_age

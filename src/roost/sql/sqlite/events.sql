@@ -35,11 +35,6 @@ SELECT 0, position FROM events WHERE project = :project ORDER BY position DESC L
 -- name: event_exists
 SELECT 1 FROM events WHERE project = :project AND position = :position
 
--- name: event_cleanup
--- Never the newest event of the database: its rowid keeps new positions above every one handed out.
-DELETE FROM events WHERE project = :project AND created_at <= (julianday('now') - 2440587.5) * 86400.0 - :age
-  AND position < (SELECT max(position) FROM events)
-
 -- name: consumer_get
 SELECT 0, position FROM event_consumers WHERE project = :project AND name = :name
 

@@ -113,26 +113,3 @@ FROM lock_holders h
 JOIN locks l ON l.project = h.project AND l.name = h.name
 WHERE h.project = :project AND h.owner = :owner AND h.token >= l.epoch
 ORDER BY h.name, h.token
-
--- name: lock_holders_cleanup
--- Holder rows that are expired or belong to a holding that ended.
-DELETE FROM lock_holders
-WHERE project = :project
-  AND (expires_at <= (julianday('now') - 2440587.5) * 86400.0
-       OR NOT EXISTS (SELECT 1 FROM locks l
-                      WHERE l.project = lock_holders.project AND l.name = lock_holders.name
-                        AND l.epoch <= lock_holders.token))
-
--- name: lock_rows_cleanup
--- Locks free and untouched for :idle seconds. Their tokens raise the floor first, so a lock of the
--- same name created later still issues larger tokens.
-UPDATE projects SET lock_token_floor = max(lock_token_floor, coalesce((
-    SELECT max(token) FROM locks
-    WHERE project = :project
-      AND expires_at <= (julianday('now') - 2440587.5) * 86400.0 - :idle
-      AND changed_at <= (julianday('now') - 2440587.5) * 86400.0 - :idle), 0))
-WHERE name = :project;
-DELETE FROM locks
-WHERE project = :project
-  AND expires_at <= (julianday('now') - 2440587.5) * 86400.0 - :idle
-  AND changed_at <= (julianday('now') - 2440587.5) * 86400.0 - :idle

@@ -32,10 +32,3 @@ LIMIT :limit
 
 -- name: observation_count
 SELECT count FROM observation_agents WHERE project = :project AND agent = :agent
-
--- name: observation_cleanup
-DELETE FROM observations WHERE project = :project
-  AND created_at <= (julianday('now') - 2440587.5) * 86400.0 - :max_age
-
--- name: observation_agents_cleanup
-DELETE FROM observation_agents WHERE project = :project AND count <= 0

@@ -876,3 +876,13 @@ END;
 
 -- 0014 transcript_row_locks
 -- (PostgreSQL only: nothing changes on SQLite)
+
+-- 0015 cleanup
+CREATE TABLE cleanup_state (
+    project TEXT PRIMARY KEY,
+    started_at REAL,
+    finished_at REAL NOT NULL,
+    passes INTEGER NOT NULL DEFAULT 0,
+    last_by TEXT,
+    removed TEXT NOT NULL DEFAULT '{}'
+);

@@ -45,10 +45,3 @@ WHERE project = :project AND substr(key, 1, length(:prefix)) = :prefix AND value
   AND (expires_at IS NULL OR expires_at > (julianday('now') - 2440587.5) * 86400.0)
 ORDER BY key
 LIMIT :limit
-
--- name: signal_cleanup
--- Expired signals, and non-critical ones (tombstones included) not written for :age seconds.
-DELETE FROM signals
-WHERE project = :project
-  AND (expires_at <= (julianday('now') - 2440587.5) * 86400.0
-       OR (NOT critical AND updated_at < (julianday('now') - 2440587.5) * 86400.0 - :age))

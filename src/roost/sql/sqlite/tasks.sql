@@ -203,7 +203,3 @@ UPDATE tasks SET status = 'pending', attempts = 0, error = NULL, result = NULL, 
     updated_at = (julianday('now') - 2440587.5) * 86400.0
 WHERE project = :project AND id = :id AND status IN ('dead', 'failed')
 RETURNING id
-
--- name: task_cleanup
-DELETE FROM tasks
-WHERE project = :project AND status IN ('done', 'dead', 'cancelled') AND finished_at <= (julianday('now') - 2440587.5) * 86400.0 - :age

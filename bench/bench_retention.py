@@ -1,0 +1,77 @@
+"""Retention: rows removed per second by a cleanup pass, against one raw ``DELETE``.
+
+Each round fills a backlog of 50,000 events made a year old (untimed), then times its removal:
+roost's side is ``store.cleanup(["events"])`` (the cleanup lock taken and given back, batches of
+``cleanup_batch`` = 1000 rows, each its own statement, a pause between batches so that writers go
+first); the raw side is the bare driver's single ``DELETE FROM events WHERE project = ? AND
+created_at <= ?``, which holds the write lock (SQLite) or every row lock (PostgreSQL) until all
+50,000 are gone. Both sides fire the same triggers. Rounds alternate between the sides.
+
+The line shows what short batches cost in throughput; what they buy (no writer waits more than a
+batch) is not a rate. On PostgreSQL the backlog is analyzed before each round, as autovacuum
+analyzes a table that grew: without statistics the planner may sort every candidate row for each
+batch. Target: >= 0.5 of the raw form.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import psycopg
+
+import roost
+from bench.bench_store import _raw_sqlite
+from bench.harness import Target
+
+PROJECT = "bench"
+BACKLOG, ROUNDS = 50_000, 3
+YEAR = 400 * 86400.0
+
+
+def _backlog(store: roost.Store, conn: Any, pg: bool) -> None:
+    for start in range(0, BACKLOG, 5000):
+        store.events.publish_many([{"topic": "bench.old", "payload": n} for n in range(start, start + 5000)])
+    if pg:
+        conn.execute("UPDATE roost.events SET created_at = created_at - interval '400 days' WHERE topic = 'bench.old'")
+        conn.execute("ANALYZE roost.events")  # (as autovacuum keeps a table that grows; see the docstring)
+    else:
+        conn.execute(f"UPDATE events SET created_at = created_at - {YEAR} WHERE topic = 'bench.old'")
+        conn.commit()
+    store.events.publish("bench.fresh")  # the newest event of the database stays on both sides
+
+
+def retention(target: Target, seconds: float) -> None:
+    pg = target.raw_dsn is not None
+    with roost.connect(target.url, project=PROJECT, cleanup_interval=0) as store:
+        conn: Any = psycopg.connect(str(target.raw_dsn), autocommit=True) if pg else _raw_sqlite(target)
+        raw_sql = ("DELETE FROM roost.events WHERE project = %s AND created_at <= now() - interval '7 days' "
+                   "AND position < (SELECT max(position) FROM roost.events)" if pg else
+                   "DELETE FROM events WHERE project = ? AND created_at <= (julianday('now') - 2440587.5) * 86400.0 "
+                   "- 604800 AND position < (SELECT max(position) FROM events)")
+
+        def roost_side() -> int:
+            return store.cleanup(["events"]).by_kind()["events"]
+
+        def raw_side() -> int:
+            removed = conn.execute(raw_sql, (PROJECT,)).rowcount
+            if not pg:
+                conn.commit()
+            return int(removed)
+
+        spent, rows = [0.0, 0.0], [0, 0]
+        try:
+            for _ in range(ROUNDS):
+                for side, remove in enumerate((roost_side, raw_side)):
+                    _backlog(store, conn, pg)
+                    began = time.perf_counter()
+                    rows[side] += remove()
+                    spent[side] += time.perf_counter() - began
+        finally:
+            conn.close()
+        assert rows == [BACKLOG * ROUNDS] * 2, rows
+        ours, theirs = rows[0] / spent[0], rows[1] / spent[1]
+        print(f"{target.backend}/cleanup_events_rows\t{ours:.1f}\t{theirs:.1f}\t{ours / theirs:.2f}", flush=True)
+
+
+BENCHMARKS = {"cleanup_": retention}

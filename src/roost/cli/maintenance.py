@@ -1,0 +1,47 @@
+"""``roost cleanup``: retention by hand (it also runs by itself in stores that stay open)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from roost.cli._common import common, emit, new_table, store
+from roost.maintenance.policies import KINDS
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@click.command()
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+@click.option("--kind", "kinds", multiple=True, type=click.Choice([k.name for k in KINDS]),
+              help="Only this kind (repeatable); default every kind.")
+@common
+def cleanup(url: str | None, project: str | None, as_json: bool, dry_run: bool, kinds: tuple[str, ...]) -> None:
+    """Remove what the retention settings no longer keep, kind by kind, in short batches.
+
+    Each kind is bounded by settings (signal_max_age, task_max_age, event_max_age, ...; see
+    `roost cleanup --help` and docs/operations.md); a setting of 0 keeps that kind. Only one
+    process per project cleans at a time: exits 3 if another one is cleaning now.
+    """
+    with store(url, project) as s:
+        report = s.cleanup(kinds or None, dry_run=dry_run)
+        status = s.cleanup_status()
+
+    def human(console: Console) -> None:
+        verb = "would remove" if report.dry_run else "removed"
+        table = new_table("kind", verb, "tables", "policy")
+        for k in report.kinds:
+            tables = ", ".join(f"{t} {n:,}" for t, n in k.tables.items() if n) or "-"
+            table.add_row(k.kind, f"{k.removed:,}", tables, k.policy)
+        console.print(table)
+        tail = "" if report.complete else " (stopped before the end: run it again)"
+        console.print(f"{verb} {report.removed:,} rows in {report.seconds:.2f} s"
+                      + ("" if report.dry_run else f", {report.batches} batches") + tail)
+
+    emit(as_json, {"dry_run": report.dry_run, "complete": report.complete, "removed": report.removed,
+                   "batches": report.batches, "seconds": round(report.seconds, 3),
+                   "kinds": [{"kind": k.kind, "removed": k.removed, "tables": k.tables, "policy": k.policy}
+                             for k in report.kinds],
+                   "passes": status.passes, "last_finished_at": status.finished_at.isoformat()}, human)
