@@ -7,6 +7,7 @@ import platform
 import sqlite3
 
 from bench import (
+    bench_backup,
     bench_cli,
     bench_coordination,
     bench_documents,
@@ -22,7 +23,7 @@ from bench.harness import postgres_target, sqlite_target
 
 SUITES = [bench_store.BENCHMARKS, bench_coordination.BENCHMARKS, bench_queue.BENCHMARKS, bench_events.BENCHMARKS,
           bench_memory.BENCHMARKS, bench_search.BENCHMARKS, bench_documents.BENCHMARKS, bench_workflows.BENCHMARKS,
-          bench_retention.BENCHMARKS, bench_cli.BENCHMARKS]
+          bench_retention.BENCHMARKS, bench_backup.BENCHMARKS, bench_cli.BENCHMARKS]
 
 
 def main() -> None:

@@ -11,7 +11,10 @@ from typing import TYPE_CHECKING, Any
 from roost.errors import RoostError
 
 if TYPE_CHECKING:
+    import os
+
     from roost._async import AsyncStore
+    from roost.maintenance.backup import RestoreInfo
     from roost.store import Store
 
 __version__ = "0.1.0"
@@ -40,6 +43,21 @@ def connect_async(url: str | None = None, *, create: bool | None = None, **optio
     return AsyncStore(lambda: open_store(url, create=create, **options))
 
 
+def restore(path: str | os.PathLike[str], url: str | None = None, **options: Any) -> RestoreInfo:
+    """Restore a backup made by ``Store.backup`` (or ``roost backup``) into an empty store: an
+    SQLite file that does not exist yet, or a PostgreSQL database with no roost schema. The
+    backup must come from the same backend, and its schema must not be newer than this roost;
+    an older one is migrated. Nothing is left half-restored."""
+    from roost.config import resolve
+    from roost.maintenance import backup
+    from roost.store import open_store
+
+    settings = resolve(url, **options)
+    info = backup.restore(settings, path)
+    open_store(url, create=False, **options).close()  # (migrates an older backup, checks the result)
+    return info
+
+
 def __getattr__(name: str) -> Any:
     """``roost.Store`` and ``roost.AsyncStore`` load on first use: importing
     roost stays cheap for a process that only needs one area (every CLI call is a new process)."""
@@ -54,4 +72,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'roost' has no attribute {name!r}")
 
 
-__all__ = ["AsyncStore", "RoostError", "Store", "__version__", "connect", "connect_async"]
+__all__ = ["AsyncStore", "RoostError", "Store", "__version__", "connect", "connect_async", "restore"]

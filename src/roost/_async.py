@@ -6,7 +6,7 @@ a program (or a CLI call) that never awaits does not import asyncio.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Generator
+from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
@@ -14,8 +14,12 @@ from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 from roost import errors
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from roost import audit, diagnostics, migrations
     from roost.locks import HeldLock, Locks
+    from roost.maintenance.backup import BackupInfo
+    from roost.maintenance.cleanup import Report, Status
     from roost.memory.artifacts import Artifact, Artifacts, ArtifactStream
     from roost.search.hits import Results
     from roost.search.names import Match
@@ -232,6 +236,17 @@ class AsyncStore:
 
     async def doctor(self) -> list[diagnostics.Check]:
         return await self._call(self.sync.doctor)
+
+    async def cleanup(self, kinds: Iterable[str] | None = None, *, dry_run: bool = False) -> Report:
+        """:meth:`roost.store.Store.cleanup`, awaited."""
+        return await self._call(self.sync.cleanup, kinds, dry_run=dry_run)
+
+    async def cleanup_status(self) -> Status:
+        return await self._call(self.sync.cleanup_status)
+
+    async def backup(self, path: str | Path, *, overwrite: bool = False) -> BackupInfo:
+        """:meth:`roost.store.Store.backup`, awaited (on a worker thread: the loop keeps running)."""
+        return await self._call(self.sync.backup, path, overwrite=overwrite)
 
     async def notify(self, channel: str, payload: str = "") -> None:
         await self._call(self.sync.notify, channel, payload)

@@ -95,6 +95,23 @@ class SchemaNotReady(SchemaError):
     """The database schema has pending migrations; run `roost migrate`."""
 
 
+# --- backup and restore ---------------------------------------------------------------------------
+
+
+class BackupError(RoostError):
+    """The backup or restore failed; nothing was left half-written."""
+
+
+class ToolMissing(BackupError):
+    """A program the operation needs (pg_dump, pg_restore) is not installed."""
+
+
+class TargetNotEmpty(BackupError):
+    """The restore target already holds data; restore into an empty one."""
+
+    exit_code = 3
+
+
 # --- running --------------------------------------------------------------------------------------
 
 

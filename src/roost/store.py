@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from roost.documents.area import Documents
     from roost.events import Events
     from roost.locks import Locks
+    from roost.maintenance.backup import BackupInfo
     from roost.maintenance.cleanup import Report, Status
     from roost.maintenance.janitor import Janitor
     from roost.memory.artifacts import Artifacts
@@ -401,6 +402,19 @@ class Store:
         report = cleanup.run(self, kinds, dry_run=dry_run)
         assert report is not None
         return report
+
+    def backup(self, path: str | Path, *, overwrite: bool = False) -> BackupInfo:
+        """Write a consistent copy of the whole store to the file ``path`` while agents go on
+        writing (SQLite: the online backup API, then ``PRAGMA integrity_check``; PostgreSQL:
+        ``pg_dump`` of roost's schema, which must be installed). The file appears only once
+        checked; an existing one is replaced only with ``overwrite``. Restore it with
+        :func:`roost.restore`."""
+        from roost.maintenance import backup
+
+        if self._closed:
+            raise errors.StoreClosed()
+        version = max((m.version for m in self.migration_status() if m.state == "applied"), default=0)
+        return backup.backup(self._backend, path, version, overwrite)
 
     def cleanup_status(self) -> Status:
         """When this project's cleanup last ran, by whom, and what it removed."""

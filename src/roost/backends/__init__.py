@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from roost import errors
 from roost.backends.base import Backend, Capabilities, Listener
 from roost.config import Settings
 
@@ -19,4 +22,17 @@ def open_backend(settings: Settings) -> Backend:
     return SQLiteBackend(settings)
 
 
-__all__ = ["Backend", "Capabilities", "Listener", "open_backend"]
+def restore_into(settings: Settings, source: Path, latest: int) -> int:
+    """Restore the backup file ``source`` into the empty store ``settings`` names; its schema version."""
+    if settings.url.kind == "postgresql":
+        from roost.backends import postgres_dump
+
+        return postgres_dump.restore(settings.url.raw, source, latest)
+    from roost.backends import sqlite_files
+
+    if settings.url.path is None:
+        raise errors.InvalidArgument("restore into memory:// is not possible: restore into a file or PostgreSQL")
+    return sqlite_files.restore(source, settings.url.path, latest)
+
+
+__all__ = ["Backend", "Capabilities", "Listener", "open_backend", "restore_into"]

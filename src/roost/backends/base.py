@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
 from roost._op import Op
@@ -57,5 +58,9 @@ class Backend(Protocol):
         """A write transaction (or a savepoint inside ``parent``); yields the handle for execute()."""
 
     def listener(self, channels: Sequence[str]) -> Listener: ...
+
+    def backup(self, target: Path) -> str:
+        """Write a consistent copy of the whole store to the new file ``target`` while writers go
+        on, check it, and say how it was checked."""
 
     def close(self) -> None: ...

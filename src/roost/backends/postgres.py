@@ -19,6 +19,7 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext, suppress
 from functools import partial
+from pathlib import Path
 from typing import Any, TypeVar
 
 import psycopg
@@ -205,6 +206,11 @@ class PostgresBackend:
             raise _translate(exc) from exc
 
     # -- wake-ups -----------------------------------------------------------------------------
+
+    def backup(self, target: Path) -> str:
+        from roost.backends import postgres_dump
+
+        return postgres_dump.dump(self._settings.url.raw, target)
 
     def listener(self, channels: Sequence[str]) -> _Listener:
         try:

@@ -248,6 +248,17 @@ class SQLiteBackend:
         if self._memory and conn.total_changes != changes_before:
             self._pool.bump()
 
+    def backup(self, target: Path) -> str:
+        from roost.backends import sqlite_files
+
+        conn = self._pool.get()
+        try:
+            return sqlite_files.copy_checked(conn, target)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        finally:
+            self._pool.put(conn)
+
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
         if tx is None:
             try:  # the common case, without setting up the retry loop

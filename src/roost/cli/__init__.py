@@ -23,6 +23,7 @@ from roost.cli._common import global_options
 COMMANDS: dict[str, str] = {
     "agent": "roost.cli.agents:agent",
     "artifact": "roost.cli.artifacts:artifact",
+    "backup": "roost.cli.maintenance:backup",
     "cleanup": "roost.cli.maintenance:cleanup",
     "completion": "roost.cli.completion:completion",
     "demo": "roost.cli.demo:demo",
@@ -37,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "migrate": "roost.cli.admin:migrate",
     "observation": "roost.cli.memories:observation",
     "observe": "roost.cli.memories:observe",
+    "restore": "roost.cli.maintenance:restore",
     "run": "roost.cli.workflows:run",
     "search": "roost.cli.search:search",
     "session": "roost.cli.sessions:session",

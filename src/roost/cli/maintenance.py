@@ -45,3 +45,42 @@ def cleanup(url: str | None, project: str | None, as_json: bool, dry_run: bool, 
                    "kinds": [{"kind": k.kind, "removed": k.removed, "tables": k.tables, "policy": k.policy}
                              for k in report.kinds],
                    "passes": status.passes, "last_finished_at": status.finished_at.isoformat()}, human)
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--overwrite", is_flag=True, help="Replace PATH if it exists.")
+@common
+def backup(url: str | None, project: str | None, as_json: bool, path: str, overwrite: bool) -> None:
+    """Write a consistent copy of the whole store to PATH while agents go on writing.
+
+    SQLite: the online backup API, checked with PRAGMA integrity_check. PostgreSQL: pg_dump of
+    roost's schema (pg_dump must be installed). The file appears only once checked. Restore it with
+    `roost restore PATH --url ...` into an empty store.
+    """
+    with store(url, project) as s:
+        info = s.backup(path, overwrite=overwrite)
+
+    def human(console: Console) -> None:
+        console.print(f"backed up {info.backend} store to {info.path} ({info.bytes:,} bytes, {info.seconds:.2f} s; "
+                      f"{info.checked})")
+
+    emit(as_json, info, human)
+
+
+@click.command()
+@click.argument("path", type=click.Path(dir_okay=False))
+@common
+def restore(url: str | None, project: str | None, as_json: bool, path: str) -> None:
+    """Restore the backup PATH into an empty store at --url (a new SQLite file, or a PostgreSQL
+    database with no roost schema) of the same backend. An older schema is migrated; a newer one
+    is refused. Nothing is left half-restored."""
+    import roost
+
+    info = roost.restore(path, url, project=project)
+
+    def human(console: Console) -> None:
+        console.print(f"restored {info.source} into {info.url} (schema version {info.schema_version}, "
+                      f"{info.seconds:.2f} s)")
+
+    emit(as_json, info, human)
