@@ -234,3 +234,19 @@ def test_the_async_face_backs_up_and_cleans(url, tmp_path):
     import asyncio
 
     asyncio.run(main())
+
+
+@pytest.mark.parametrize(("url", "uri", "password"), [
+    ("postgresql://alice:s3cr%40t@db.example:5432/app?sslmode=require",
+     "postgresql://alice@db.example:5432/app?sslmode=require", "s3cr@t"),
+    ("postgresql://bob@h/db?password=xyz&application_name=a", "postgresql://bob@h/db?application_name=a", "xyz"),
+    ("postgresql:///db", "postgresql:///db", "from-the-caller"),
+    ("postgres://h:5433/db", "postgres://h:5433/db", "from-the-caller"),
+])
+def test_the_password_reaches_pg_dump_in_the_environment_only(url, uri, password, monkeypatch):
+    from roost.backends.postgres_dump import _libpq
+
+    monkeypatch.setenv("PGPASSWORD", "from-the-caller")
+    got, env = _libpq(url)
+    assert got == uri and env.get("PGPASSWORD") == password
+    assert "s3cr" not in got and "xyz" not in got

@@ -15,7 +15,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import psycopg
 
@@ -36,23 +36,25 @@ def _tool(name: str) -> str:
 
 
 def _libpq(url: str) -> tuple[str, dict[str, str]]:
-    """The URL without its password, and the environment that carries the password instead."""
+    """The URL without its password, and the environment that carries the URL's password instead
+    (a URL without one leaves the caller's own PGPASSWORD or ~/.pgpass to libpq)."""
     parts = urlsplit(url)
-    password = parts.password
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "password"]
+    password = unquote(parts.password) if parts.password is not None else None
+    query = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key == "password":
             password = value
-    netloc = parts.netloc.rsplit("@", 1)
-    if len(netloc) == 2:
-        user = netloc[0].split(":", 1)[0]
-        host = f"{user}@{netloc[1]}"
-    else:
-        host = netloc[0]
-    env = {k: v for k, v in os.environ.items() if k != "PGPASSWORD"}
+        else:
+            query.append((key, value))
+    netloc = parts.netloc
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        netloc = f"{userinfo.split(':', 1)[0]}@{host}"
+    env = dict(os.environ)  # (PGPASSWORD, PGSSLMODE, ~/.pgpass: libpq reads them as the store's connections do)
     if password is not None:
         env["PGPASSWORD"] = password
-    return urlunsplit(parts._replace(netloc=host, query=urlencode(query))), env
+    tail = f"?{urlencode(query)}" if query else ""
+    return f"{parts.scheme}://{netloc}{parts.path}{tail}", env
 
 
 def _run(command: list[str], env: dict[str, str], what: str, url: str) -> str:
