@@ -228,17 +228,31 @@ def test_batches_are_short_and_each_kind_can_run_alone(url):
         assert [e.topic for e in store.events.query(topics=["old.one", "fresh.event"])] == ["fresh.event"]
 
 
+class StopAfter(threading.Event):
+    """A closing store's stop event, set once ``batches`` batches have run (a pass asks before each)."""
+
+    def __init__(self, batches: int) -> None:
+        super().__init__()
+        self.asked, self.batches = 0, batches
+
+    def is_set(self) -> bool:
+        self.asked += 1
+        return self.asked > self.batches
+
+
 def test_a_closing_store_stops_its_pass_between_batches(shared_url):
-    with roost.connect(shared_url, project=PROJECT, cleanup_batch=1) as store:
+    with roost.connect(shared_url, project=PROJECT, cleanup_batch=10, claim_max_age=0, task_max_age=0,
+                       signal_max_age=60, agent_max_age=0, audit_max_age=0) as store:
         store.events.publish_many([{"topic": "old.one", "payload": i} for i in range(400)])
         backdate(store, "events", ["created_at"], YEAR)
         store.events.publish("fresh.event")
-        stop = threading.Event()
-        threading.Timer(0.1, stop.set).start()
-        report = cleanup.run(store, stop=stop)
+        earlier = KINDS[:KINDS.index(BY_NAME["events"])]
+        on = sum(1 for k in earlier for s in k.steps if s.bound(store.settings) is not None)
+        report = cleanup.run(store, stop=StopAfter(on + 7))  # each earlier step runs one batch, then 7 of events
         assert report is not None and not report.complete
+        assert report.by_kind()["events"] == 70 and report.batches == on + 7
         left = len(store.events.query(topics=["old.one", "fresh.event"], limit=1000))
-        assert 1 < left < 401 and report.by_kind()["events"] == 401 - left  # stopped part-way, nothing lost
+        assert left == 401 - 70  # stopped part-way, nothing else lost
         assert store.cleanup_status().passes == 0  # an unfinished pass is still due
         assert store.locks.list(cleanup.LOCK) == []  # and its lock was given back
 
@@ -256,11 +270,14 @@ def test_one_cleaner_at_a_time(url):
 
 
 def janitor_child(url: str, seconds: float, barrier: Any, out: Any) -> None:
-    """Child: open a store with automatic cleanup on, stay open ``seconds``, report passes seen."""
+    """Child: open a store with automatic cleanup on and stay open until some process's pass is
+    recorded (or ``seconds`` have passed)."""
     try:
-        with roost.connect(url, project=PROJECT, cleanup_interval=3600, cleanup_batch=50):
+        with roost.connect(url, project=PROJECT, cleanup_interval=3600, cleanup_batch=50) as store:
             barrier.wait(timeout=60)
-            time.sleep(seconds)
+            deadline = time.monotonic() + seconds
+            while store.cleanup_status().passes == 0 and time.monotonic() < deadline:
+                time.sleep(0.1)
         out.put(("ok", None))
     except BaseException as exc:
         out.put(("error", repr(exc)))
@@ -276,7 +293,7 @@ def test_stores_that_stay_open_clean_by_themselves_one_process_at_a_time(shared_
         assert store.cleanup_status().due
     ctx = mp.get_context("spawn")
     barrier, out = ctx.Barrier(3), ctx.Queue()
-    procs = [ctx.Process(target=janitor_child, args=(shared_url, janitor.FIRST_CHECK + 4, barrier, out))
+    procs = [ctx.Process(target=janitor_child, args=(shared_url, janitor.FIRST_CHECK + 60, barrier, out))
              for _ in range(3)]
     for p in procs:
         p.start()
