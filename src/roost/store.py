@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property, partial
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar
 
 from roost import _validate, errors, migrations
 from roost._op import Op, Query, is_atomic, is_repeatable, repeatable
@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from roost.locks import Locks
     from roost.maintenance.backup import BackupInfo
     from roost.maintenance.cleanup import Report, Status
+    from roost.maintenance.exchange import ExportInfo
     from roost.maintenance.janitor import Janitor
     from roost.memory.artifacts import Artifacts
     from roost.memory.memories import Memories
@@ -415,6 +416,17 @@ class Store:
             raise errors.StoreClosed()
         version = max((m.version for m in self.migration_status() if m.state == "applied"), default=0)
         return backup.backup(self._backend, path, version, overwrite)
+
+    def export(self, out: TextIO) -> ExportInfo:
+        """Write every record of this project to ``out`` as JSON Lines: a header (format and
+        schema version, rows per table), then one line per row, in one consistent snapshot taken
+        while agents go on writing. The same records give the same lines on SQLite and PostgreSQL
+        (docs/operations.md)."""
+        from roost.maintenance import exchange
+
+        version = max((m.version for m in self.migration_status() if m.state == "applied"), default=0)
+        with self._backend.snapshot() as reader:
+            return exchange.write(reader, self.project, version, out)
 
     def cleanup_status(self) -> Status:
         """When this project's cleanup last ran, by whom, and what it removed."""

@@ -59,6 +59,11 @@ class Backend(Protocol):
 
     def listener(self, channels: Sequence[str]) -> Listener: ...
 
+    def snapshot(self) -> AbstractContextManager[Any]:
+        """A read-only view of the whole database at one moment, for long reads (an export): a
+        reader with ``tables()``, ``columns(table)``, ``count(...)`` and ``rows(...)``
+        (:mod:`roost.backends.exports`)."""
+
     def backup(self, target: Path) -> str:
         """Write a consistent copy of the whole store to the new file ``target`` while writers go
         on, check it, and say how it was checked."""

@@ -207,6 +207,19 @@ class PostgresBackend:
 
     # -- wake-ups -----------------------------------------------------------------------------
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        from roost.backends.exports import PostgresReader
+
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                yield PostgresReader(conn)
+        except psycopg_pool.PoolTimeout as exc:
+            raise self._pool_timeout() from exc
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+
     def backup(self, target: Path) -> str:
         from roost.backends import postgres_dump
 

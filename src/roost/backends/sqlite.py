@@ -259,6 +259,22 @@ class SQLiteBackend:
         finally:
             self._pool.put(conn)
 
+    @contextmanager
+    def snapshot(self) -> Iterator[Any]:
+        from roost.backends.exports import SQLiteReader
+
+        conn = self._pool.get()
+        try:
+            self._guard(lambda: conn.execute("BEGIN"))  # (deferred: the first read fixes the snapshot)
+            try:
+                yield SQLiteReader(conn)
+            except sqlite3.Error as exc:
+                raise _translate(exc, self.path) from exc
+            finally:
+                conn.execute("ROLLBACK")
+        finally:
+            self._pool.put(conn)
+
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
         if tx is None:
             try:  # the common case, without setting up the retry loop

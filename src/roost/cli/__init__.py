@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "doc": "roost.cli.documents:doc",
     "doctor": "roost.cli.admin:doctor",
     "events": "roost.cli.events:events",
+    "export": "roost.cli.maintenance:export",
     "find": "roost.cli.search:find",
     "info": "roost.cli.admin:info",
     "init": "roost.cli.admin:init",

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING
 
 import click
 
-from roost.cli._common import common, emit, new_table, store
+from roost.cli._common import Fail, common, emit, new_table, store
 from roost.maintenance.policies import KINDS
 
 if TYPE_CHECKING:
@@ -84,3 +85,44 @@ def restore(url: str | None, project: str | None, as_json: bool, path: str) -> N
                       f"{info.seconds:.2f} s)")
 
     emit(as_json, info, human)
+
+
+@click.command()
+@click.option("-o", "--output", "path", type=click.Path(dir_okay=False),
+              help="Write to this file (gzip-compressed when it ends in .gz); default standard output.")
+@common
+def export(url: str | None, project: str | None, as_json: bool, path: str | None) -> None:
+    """Write every record of the project as JSON Lines: a header (format and schema version, rows
+    per table), then one line per row, from one consistent snapshot while agents go on writing.
+
+    The same records give the same lines on SQLite and PostgreSQL. A file appears only once
+    complete. (`roost import` is not built yet; see docs/operations.md.)
+    """
+    import gzip
+    import os
+    import sys
+
+    with store(url, project) as s:
+        if path is None:
+            info = s.export(sys.stdout)
+            sys.stdout.flush()
+            if as_json:  # (standard output holds the export: the summary goes to standard error)
+                click.echo(json.dumps({"project": info.project, "rows": info.rows, "tables": info.tables}), err=True)
+            return
+        partial = f"{path}.partial-{os.getpid()}"
+        try:
+            with (gzip.open(partial, "wt", encoding="utf-8") if path.endswith(".gz")
+                  else open(partial, "w", encoding="utf-8")) as out:
+                info = s.export(out)
+            os.replace(partial, path)
+        except OSError as exc:
+            raise Fail(f"cannot write {path}: {exc.strerror or exc}; nothing was left behind") from None
+        finally:
+            if os.path.exists(partial):
+                os.unlink(partial)
+
+    def human(console: Console) -> None:
+        console.print(f"exported {info.rows:,} rows of project {info.project!r} to {path} ({info.seconds:.2f} s)")
+
+    emit(as_json, {"path": path, "project": info.project, "schema_version": info.schema_version,
+                   "rows": info.rows, "tables": info.tables, "seconds": round(info.seconds, 3)}, human)

@@ -1,0 +1,207 @@
+"""Every record of a project in one backend-neutral form: what ``roost export`` writes.
+
+A table's columns are read from the live schema; their form in the file comes from the few rules
+below, the same on both backends, so a store exported from SQLite and the same store exported
+from PostgreSQL give the same lines:
+
+- times are whole microseconds since the Unix epoch (SQLite keeps REAL seconds, PostgreSQL
+  ``timestamptz``); other REAL / ``double precision`` columns (:data:`FLOATS`) are numbers;
+- :data:`BOOLS` are true/false (SQLite keeps 0/1);
+- :data:`JSONS` (``jsonb`` on PostgreSQL, JSON text on SQLite, and event payloads) and
+  :data:`TAGS` (``text[]`` on PostgreSQL) are JSON values, objects with sorted keys; every other
+  column that holds JSON is text, exactly as the store keeps it;
+- binary content is base64 text;
+- columns derived from others (:data:`DERIVED`: search vectors, PostgreSQL's ``txid``) and tables
+  that are not a project's records (:data:`NOT_EXPORTED`) are left out.
+
+Rows are ordered by primary key, text compared byte by byte on both backends. A test holds every
+table and column of both schemas to these rules, so one added later fails it until it is placed.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol, TextIO
+
+FORMAT = 1
+
+FLOATS = {("evaluations", "score"), ("evaluations", "max_score"), ("run_phases", "cost"), ("tasks", "timeout"),
+          ("tasks", "lease")}
+BOOLS = {("artifacts", "is_text"), ("gate_decisions", "approved"), ("signals", "critical")}
+JSONS = {("events", "refs"), ("events", "payload"), ("sessions", "participants")}
+"""``jsonb`` columns, and event payloads: JSON text everywhere, but written by triggers in each
+dialect's own spacing (PostgreSQL's ``json_build_object`` puts spaces around colons)."""
+TAGS = {("memories", "tags")}
+DERIVED = {"search", "txid", "request_key"}
+"""Columns rebuilt from others (full-text vectors) or meaningful only in the database that wrote
+them: PostgreSQL's transaction ids of events and consumer cursors, and the request keys that let a
+write be repeated after a lost connection."""
+
+NOT_EXPORTED: dict[str, str] = {
+    "projects": "the header names the project",
+    "schema_migrations": "the header carries the schema version",
+    "counters": "SQLite's token counters (an import raises its own)",
+    "sqlite_sequence": "SQLite's AUTOINCREMENT record",
+    "listeners": "which processes listen now",
+    "search_backfill": "the search index's upgrade progress",
+    "search_names": "derived from the records by triggers",
+    "cleanup_state": "when this database's cleanup last ran",
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """A table of project records: ``via`` says how its rows belong to a project when it has no
+    ``project`` column (its column, the parent table, the parent's key); ``order`` its primary key."""
+
+    name: str
+    order: tuple[str, ...]
+    via: tuple[str, str, str] | None = None
+
+
+TABLES: tuple[Table, ...] = (
+    Table("signals", ("key",)),
+    Table("locks", ("name",)),
+    Table("lock_holders", ("name", "token")),
+    Table("agents", ("name",)),
+    Table("audit_log", ("id",)),
+    Table("tasks", ("id",)),
+    Table("task_deps", ("task_id", "depends_on"), ("task_id", "tasks", "id")),
+    Table("task_runs", ("token",), ("task_id", "tasks", "id")),
+    Table("events", ("position",)),
+    Table("event_consumers", ("name",)),
+    Table("sessions", ("id",)),
+    Table("transcript_entries", ("id",)),
+    Table("memories", ("id",)),
+    Table("observations", ("id",)),
+    Table("observation_agents", ("agent",)),
+    Table("artifact_blobs", ("id",)),
+    Table("artifact_chunks", ("blob_id", "seq"), ("blob_id", "artifact_blobs", "id")),
+    Table("artifact_names", ("name",)),
+    Table("artifacts", ("id",)),
+    Table("doc_collections", ("id",)),
+    Table("documents", ("id",), ("collection_id", "doc_collections", "id")),
+    Table("document_history", ("document_id", "version"), ("document_id", "documents", "id")),
+    Table("document_keys", ("document_id", "path", "key"), ("document_id", "documents", "id")),
+    Table("document_links", ("src_id", "rel", "dst_id"), ("src_id", "documents", "id")),
+    Table("workflows", ("id",)),
+    Table("runs", ("id",)),
+    Table("run_phases", ("run_id", "phase"), ("run_id", "runs", "id")),
+    Table("gate_decisions", ("id",), ("run_id", "runs", "id")),
+    Table("evaluations", ("id",), ("run_id", "runs", "id")),
+    Table("run_outputs", ("id",), ("run_id", "runs", "id")),
+)
+"""Every exported table, parents before the tables that point at them."""
+
+BY_NAME = {t.name: t for t in TABLES}
+
+
+def kind_of(table: str, column: str, declared: str) -> str:
+    """How a column appears in the file: time, float, bool, json, bytes, int or text. ``declared``
+    is the column's type in its own schema (SQLite's declared type or PostgreSQL's data type)."""
+    key = (table, column)
+    if key in FLOATS:
+        return "float"
+    if key in BOOLS:
+        return "bool"
+    if key in JSONS or key in TAGS:
+        return "json"
+    kind = declared.lower()
+    if kind in ("blob", "bytea"):
+        return "bytes"
+    if kind in ("real", "timestamp with time zone"):
+        return "time"
+    if kind in ("integer", "bigint"):
+        return "int"
+    return "text"
+
+
+def parents(table: Table) -> list[tuple[str, str, str]]:
+    """The chain of ``via`` links from ``table`` up to a table with a ``project`` column."""
+    chain = []
+    current: Table | None = table
+    while current is not None and current.via is not None:
+        chain.append(current.via)
+        current = BY_NAME.get(current.via[1])
+    return chain
+
+
+def value_of(kind: str, value: Any) -> Any:
+    """A value as the backend returned it (times already in microseconds), in the file's form."""
+    if value is None:
+        return None
+    if kind == "bytes":
+        return base64.b64encode(bytes(value)).decode("ascii")
+    if kind == "bool":
+        return bool(value)
+    if kind == "json":
+        return json.loads(value) if isinstance(value, str) else value
+    if kind in ("time", "int"):
+        return int(value)
+    if kind == "float":
+        return float(value)
+    return value
+
+
+def line(value: Any) -> str:
+    """One line of the file: compact JSON, keys sorted, text as UTF-8 (not escaped)."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+class Reader(Protocol):
+    """A backend's consistent view of the database (:mod:`roost.backends.exports`)."""
+
+    def tables(self) -> list[str]: ...
+
+    def columns(self, table: str) -> list[tuple[str, str]]: ...
+
+    def count(self, table: str, scope: Sequence[tuple[str, str, str]], project: str) -> int: ...
+
+    def rows(self, table: str, columns: Sequence[tuple[str, str]], order: Sequence[str],
+             scope: Sequence[tuple[str, str, str]], project: str) -> Iterator[tuple[Any, ...]]: ...
+
+
+@dataclass(frozen=True)
+class ExportInfo:
+    """An export written: the project, rows per table, and how long it took."""
+
+    project: str
+    schema_version: int
+    tables: dict[str, int]
+    seconds: float
+
+    @property
+    def rows(self) -> int:
+        return sum(self.tables.values())
+
+
+def exported_columns(reader: Reader, table: str) -> list[tuple[str, str]]:
+    """The table's exported columns and their kinds, by name (the same order on both backends)."""
+    return sorted((c, kind_of(table, c, declared)) for c, declared in reader.columns(table) if c not in DERIVED)
+
+
+def write(reader: Reader, project: str, schema_version: int, out: TextIO) -> ExportInfo:
+    """The header line, then every row of the project, table by table (see the module docstring)."""
+    from roost import __version__
+
+    began = time.monotonic()
+    plan = [(t, exported_columns(reader, t.name), parents(t)) for t in TABLES]
+    counts = {t.name: reader.count(t.name, scope, project) for t, _, scope in plan}
+    header = {"format": "roost-export", "version": FORMAT, "roost": __version__, "schema_version": schema_version,
+              "project": project, "exported_at": datetime.now(UTC).isoformat(),
+              "tables": {t.name: {"columns": [c for c, _ in columns], "rows": counts[t.name]}
+                         for t, columns, _ in plan}}
+    out.write(line(header) + "\n")
+    for table, columns, scope in plan:
+        kinds = [k for _, k in columns]
+        written = 0
+        for row in reader.rows(table.name, columns, table.order, scope, project):
+            out.write(line({"t": table.name, "r": [value_of(k, v) for k, v in zip(kinds, row, strict=True)]}) + "\n")
+            written += 1
+        counts[table.name] = written  # (the same snapshot: equal to the count in the header)
+    return ExportInfo(project, schema_version, counts, time.monotonic() - began)
