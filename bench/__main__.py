@@ -12,6 +12,7 @@ from bench import (
     bench_coordination,
     bench_documents,
     bench_events,
+    bench_export,
     bench_memory,
     bench_queue,
     bench_retention,
@@ -23,7 +24,8 @@ from bench.harness import postgres_target, sqlite_target
 
 SUITES = [bench_store.BENCHMARKS, bench_coordination.BENCHMARKS, bench_queue.BENCHMARKS, bench_events.BENCHMARKS,
           bench_memory.BENCHMARKS, bench_search.BENCHMARKS, bench_documents.BENCHMARKS, bench_workflows.BENCHMARKS,
-          bench_retention.BENCHMARKS, bench_backup.BENCHMARKS, bench_cli.BENCHMARKS]
+          bench_retention.BENCHMARKS, bench_backup.BENCHMARKS,
+          bench_export.BENCHMARKS, bench_cli.BENCHMARKS]
 
 
 def main() -> None:
