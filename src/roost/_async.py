@@ -9,7 +9,7 @@ import asyncio
 from collections.abc import AsyncIterator, Callable, Generator, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar
 
 from roost import errors
 
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from roost.locks import HeldLock, Locks
     from roost.maintenance.backup import BackupInfo
     from roost.maintenance.cleanup import Report, Status
+    from roost.maintenance.exchange import ExportInfo
     from roost.memory.artifacts import Artifact, Artifacts, ArtifactStream
     from roost.search.hits import Results
     from roost.search.names import Match
@@ -247,6 +248,10 @@ class AsyncStore:
     async def backup(self, path: str | Path, *, overwrite: bool = False) -> BackupInfo:
         """:meth:`roost.store.Store.backup`, awaited (on a worker thread: the loop keeps running)."""
         return await self._call(self.sync.backup, path, overwrite=overwrite)
+
+    async def export(self, out: TextIO) -> ExportInfo:
+        """:meth:`roost.store.Store.export`, awaited (on a worker thread: the loop keeps running)."""
+        return await self._call(self.sync.export, out)
 
     async def notify(self, channel: str, payload: str = "") -> None:
         await self._call(self.sync.notify, channel, payload)

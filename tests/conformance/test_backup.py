@@ -222,7 +222,9 @@ def test_a_postgresql_backup_without_pg_dump_says_how_to_get_it(pg_url, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_async_face_backs_up_and_cleans(url, tmp_path):
+def test_the_async_face_backs_up_cleans_and_exports(url, tmp_path):
+    import io
+
     async def main() -> None:
         async with roost.connect_async(url) as store:
             await store.signals.set("k", 1)
@@ -230,6 +232,9 @@ def test_the_async_face_backs_up_and_cleans(url, tmp_path):
             assert info.bytes > 0 and Path(info.path).exists()
             report = await store.cleanup(dry_run=True)
             assert report.dry_run and (await store.cleanup_status()).passes == 0
+            out = io.StringIO()
+            exported = await store.export(out)
+            assert exported.tables["signals"] == 1 and len(out.getvalue().splitlines()) == 1 + exported.rows
 
     import asyncio
 
