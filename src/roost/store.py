@@ -414,8 +414,7 @@ class Store:
 
         if self._closed:
             raise errors.StoreClosed()
-        version = max((m.version for m in self.migration_status() if m.state == "applied"), default=0)
-        return backup.backup(self._backend, path, version, overwrite)
+        return backup.backup(self._backend, path, self._applied_version(), overwrite)
 
     def export(self, out: TextIO) -> ExportInfo:
         """Write every record of this project to ``out`` as JSON Lines: a header (format and
@@ -424,9 +423,13 @@ class Store:
         (docs/operations.md)."""
         from roost.maintenance import exchange
 
-        version = max((m.version for m in self.migration_status() if m.state == "applied"), default=0)
+        version = self._applied_version()
         with self._backend.snapshot() as reader:
             return exchange.write(reader, self.project, version, out)
+
+    def _applied_version(self) -> int:
+        """The newest migration applied to this database (what a backup or export carries)."""
+        return max((m.version for m in self.migration_status() if m.state == "applied"), default=0)
 
     def cleanup_status(self) -> Status:
         """When this project's cleanup last ran, by whom, and what it removed."""

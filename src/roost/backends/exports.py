@@ -74,9 +74,9 @@ class PostgresReader:
 
     def rows(self, table: str, columns: Sequence[tuple[str, str]], order: Sequence[str], scope: Scope,
              project: str) -> Iterator[tuple[Any, ...]]:
-        types = dict(self.columns(table))
+        kinds = dict(columns)
         exprs = [f"(extract(epoch FROM {c}) * 1000000)::bigint" if kind == "time" else c for c, kind in columns]
-        keys = [f'{c} COLLATE "C"' if types.get(c) == "text" else c for c in order]
+        keys = [f'{c} COLLATE "C"' if kinds.get(c) == "text" else c for c in order]
         sql = (f"SELECT {', '.join(exprs)} FROM roost.{table} WHERE {_where(scope, 'roost.', '%s')} "
                f"ORDER BY {', '.join(keys)}")
         with self._conn.cursor(name=f"roost_export_{table}") as cur:

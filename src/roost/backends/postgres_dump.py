@@ -20,9 +20,9 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 import psycopg
 
 from roost import errors
+from roost.backends.sqlite_files import MAGIC, PG_MAGIC
 from roost.urls import mask
 
-PG_MAGIC = b"PGDMP"
 TIMEOUT = 24 * 3600.0
 
 
@@ -85,7 +85,7 @@ def restore(url: str, source: Path, latest: int) -> int:
     with open(source, "rb") as handle:
         head = handle.read(16)
     if not head.startswith(PG_MAGIC):
-        kind = "an SQLite backup; restore it into a sqlite:/// URL" if head.startswith(b"SQLite format 3") else \
+        kind = "an SQLite backup; restore it into a sqlite:/// URL" if head == MAGIC else \
             "not a pg_dump archive"
         raise errors.BackupError(f"{source} is {kind}")
     uri, env = _libpq(url)

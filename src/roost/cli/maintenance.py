@@ -22,9 +22,9 @@ if TYPE_CHECKING:
 def cleanup(url: str | None, project: str | None, as_json: bool, dry_run: bool, kinds: tuple[str, ...]) -> None:
     """Remove what the retention settings no longer keep, kind by kind, in short batches.
 
-    Each kind is bounded by settings (signal_max_age, task_max_age, event_max_age, ...; see
-    `roost cleanup --help` and docs/operations.md); a setting of 0 keeps that kind. Only one
-    process per project cleans at a time: exits 3 if another one is cleaning now.
+    Each kind is bounded by settings (signal_max_age, task_max_age, event_max_age, ...; the
+    README's configuration table and docs/operations.md list them); a setting of 0 keeps that
+    kind. Only one process per project cleans at a time: exits 3 if another one is cleaning now.
     """
     with store(url, project) as s:
         report = s.cleanup(kinds or None, dry_run=dry_run)
