@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from roost._async import AsyncStore
     from roost.maintenance.backup import RestoreInfo
+    from roost.maintenance.importing import LoadInfo
     from roost.store import Store
 
 __version__ = "0.1.0"
@@ -58,6 +59,18 @@ def restore(path: str | os.PathLike[str], url: str | None = None, **options: Any
     return info
 
 
+def transfer(source: str, target: str, project: str | None = None, *, replace: bool = False,
+             **options: Any) -> list[LoadInfo]:
+    """Copy ``project`` (default: every project) from the store at URL ``source`` to the one at
+    ``target`` (any two backends; a new target is created), and verify each, table by table, by
+    row count and checksum: :class:`~roost.errors.TransferMismatch` on a difference. Ids, event
+    positions and fencing tokens carry over, and the target's next ones are larger. A target
+    project that already holds records is refused unless ``replace``. See docs/operations.md."""
+    from roost.maintenance.transfer import transfer as run
+
+    return run(source, target, project, replace=replace, **options)
+
+
 def __getattr__(name: str) -> Any:
     """``roost.Store`` and ``roost.AsyncStore`` load on first use: importing
     roost stays cheap for a process that only needs one area (every CLI call is a new process)."""
@@ -72,4 +85,4 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'roost' has no attribute {name!r}")
 
 
-__all__ = ["AsyncStore", "RoostError", "Store", "__version__", "connect", "connect_async", "restore"]
+__all__ = ["AsyncStore", "RoostError", "Store", "__version__", "connect", "connect_async", "restore", "transfer"]

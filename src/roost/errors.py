@@ -5,7 +5,7 @@ useful; callers add the specifics. Driver exceptions never escape the backends: 
 at that edge into one of these, keeping the original as ``__cause__``.
 
 ``exit_code`` is what the CLI exits with for an error of that class (0 ok, 1 error, 2 usage,
-3 not found / not acquired / conflict / timed out, 4 lease lost).
+3 not found / not acquired / conflict / timed out, 4 lease lost, or a transfer whose copy differs).
 """
 
 from __future__ import annotations
@@ -107,9 +107,32 @@ class ToolMissing(BackupError):
 
 
 class TargetNotEmpty(BackupError):
-    """The restore target already holds data; restore into an empty one."""
+    """The restore target already holds data; restore into an empty one. (For an import or a
+    transfer: the target already holds records of the project, and ``replace`` was not asked.)"""
 
     exit_code = 3
+
+
+class BadExportFile(BackupError):
+    """An export file that cannot be imported (truncated, corrupted, from a newer roost); the
+    message names the line. Nothing of it was written."""
+
+
+class IdCollision(BackupError):
+    """Records to import would take ids that other projects' records hold in the target."""
+
+    exit_code = 3
+
+
+class TransferMismatch(BackupError):
+    """After an import or a transfer, the target's records of the project differ from the
+    source's (row counts or checksums, table by table). ``info`` holds the load's report."""
+
+    exit_code = 4
+
+    def __init__(self, message: str | None = None, info: object = None) -> None:
+        super().__init__(message)
+        self.info = info
 
 
 # --- running --------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from roost.maintenance.backup import BackupInfo
     from roost.maintenance.cleanup import Report, Status
     from roost.maintenance.exchange import ExportInfo
+    from roost.maintenance.importing import LoadInfo
     from roost.maintenance.janitor import Janitor
     from roost.memory.artifacts import Artifacts
     from roost.memory.memories import Memories
@@ -79,6 +80,7 @@ class Store:
         migration_set: migrations.MigrationSet | None = None,
         check_schema: bool = True,
         create: bool | None = None,
+        register: bool = True,
     ) -> None:
         self.settings = settings
         may_create = _may_create(settings, create)
@@ -92,12 +94,12 @@ class Store:
         self._closed = False
         self._janitor: Janitor | None = None
         try:
-            self._prepare(check_schema, may_create, create is True)
+            self._prepare(check_schema, may_create, create is True, register)
         except BaseException:
             self._backend.close()
             raise
 
-    def _prepare(self, check_schema: bool, may_create: bool, into_foreign: bool) -> None:
+    def _prepare(self, check_schema: bool, may_create: bool, into_foreign: bool, register: bool) -> None:
         """Check the schema with a read; take the migration lock only when something is pending.
         A database with no roost schema gets one only if this store may create it, and only if
         it is empty, unless ``create=True`` asked to install roost beside another application's
@@ -127,7 +129,8 @@ class Store:
                 f"the database has {len(pending)} pending migration(s) and auto_migrate is off; "
                 "run `roost migrate`"
             )
-        self._execute(_register_project, self.project)
+        if register:  # (off only for a look at a store that must not change: a transfer's source)
+            self._execute(_register_project, self.project)
         if self.settings.cleanup_interval > 0:
             from roost.maintenance.janitor import Janitor
 
@@ -427,6 +430,27 @@ class Store:
         with self._backend.snapshot() as reader:
             return exchange.write(reader, self.project, version, out)
 
+    def import_file(self, path: str | Path, *, replace: bool = False,
+                    progress: Callable[[str, int], None] | None = None) -> LoadInfo:
+        """Load an export file (``Store.export``, ``roost export``; gzip or not) into this project,
+        whatever project it was exported from. The whole file is checked before anything is
+        written; rows go in batches, each its own transaction; a row already here is skipped, so
+        an import that stopped halfway resumes when run again, and a second import of the same
+        file changes nothing. A project that already holds other records is refused
+        (:class:`~roost.errors.TargetNotEmpty`) unless ``replace``, which deletes them first. Ids
+        are kept (:class:`~roost.errors.IdCollision` when another project holds one). Afterwards
+        each table's rows and checksum are compared with the file's:
+        :class:`~roost.errors.TransferMismatch` on any difference. ``progress(table, rows)`` is
+        called after each batch. See docs/operations.md."""
+        from roost.maintenance import exchange, exportfile, importing
+
+        file = exportfile.ExportFile(path)
+        importing.check_version(self, file.header["schema_version"], file.path)
+        with self._backend.snapshot() as reader:
+            kinds = {t.name: columns for t, columns, _ in exchange.layout(reader)}
+        source = file.scan(kinds)
+        return importing.load(self, source, file.rows(kinds), replace=replace, progress=progress)
+
     def _applied_version(self) -> int:
         """The newest migration applied to this database (what a backup or export carries)."""
         return max((m.version for m in self.migration_status() if m.state == "applied"), default=0)
@@ -493,10 +517,12 @@ def open_store(
     migration_set: migrations.MigrationSet | None = None,
     check_schema: bool = True,
     create: bool | None = None,
+    register: bool = True,
     **options: Any,
 ) -> Store:
     """:func:`roost.connect` with the extra knobs the CLI and tests need."""
-    return Store(resolve(url, **options), migration_set=migration_set, check_schema=check_schema, create=create)
+    return Store(resolve(url, **options), migration_set=migration_set, check_schema=check_schema, create=create,
+                 register=register)
 
 
 def _may_create(settings: Settings, create: bool | None) -> bool:

@@ -64,6 +64,11 @@ class Backend(Protocol):
         reader with ``tables()``, ``columns(table)``, ``count(...)`` and ``rows(...)``
         (:mod:`roost.backends.exports`)."""
 
+    def loader(self) -> AbstractContextManager[Any]:
+        """A connection for writing a project's records in batches (an import or a transfer): a
+        writer with ``batch()``, ``insert(...)``, ``delete(...)``, ``reserve(...)`` and a ``reader``
+        of the same connection (:mod:`roost.backends.imports`)."""
+
     def backup(self, target: Path) -> str:
         """Write a consistent copy of the whole store to the new file ``target`` while writers go
         on, check it, and say how it was checked."""

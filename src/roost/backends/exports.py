@@ -51,6 +51,26 @@ class SQLiteReader:
                f"ORDER BY {', '.join(order)}")
         yield from self._conn.execute(sql, (project,))
 
+    def aggregates(self, table: str, exprs: Sequence[str], scope: Scope, project: str) -> list[Any]:
+        sql = f'SELECT {", ".join(exprs)} FROM "{table}" WHERE {_where(scope, "", "?")}'
+        return list(self._conn.execute(sql, (project,)).fetchone())
+
+    def keys(self, table: str, key: str, scope: Scope, project: str) -> Iterator[int]:
+        sql = f'SELECT {key} FROM "{table}" WHERE {_where(scope, "", "?")}'
+        return (int(r[0]) for r in self._conn.execute(sql, (project,)))
+
+    def projects(self) -> list[str]:
+        return [str(r[0]) for r in self._conn.execute("SELECT name FROM projects ORDER BY name")]
+
+    def counters(self, project: str) -> tuple[int, int]:
+        """The last task token handed out, and the largest lock token of the project (its floor, or a
+        lock's own): what tokens issued after a move must stay above."""
+        row = self._conn.execute("SELECT (SELECT value FROM counters WHERE name = 'task_token'), "
+                                 "max((SELECT lock_token_floor FROM projects WHERE name = ?), "
+                                 "coalesce((SELECT max(token) FROM locks WHERE project = ?), 0))",
+                                 (project, project)).fetchone()
+        return int(row[0] or 0), int(row[1] or 0)
+
 
 class PostgresReader:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
@@ -83,3 +103,21 @@ class PostgresReader:
             cur.itersize = FETCH
             cur.execute(sql.encode(), (project,))
             yield from cur
+
+    def aggregates(self, table: str, exprs: Sequence[str], scope: Scope, project: str) -> list[Any]:
+        sql = f"SELECT {', '.join(exprs)} FROM roost.{table} WHERE {_where(scope, 'roost.', '%s')}"
+        row = self._conn.execute(sql.encode(), (project,)).fetchone()
+        return list(row) if row else [None] * len(exprs)
+
+    def keys(self, table: str, key: str, scope: Scope, project: str) -> Iterator[int]:
+        sql = f"SELECT {key} FROM roost.{table} WHERE {_where(scope, 'roost.', '%s')}"
+        return (int(r[0]) for r in self._conn.execute(sql.encode(), (project,)).fetchall())
+
+    def projects(self) -> list[str]:
+        return [str(r[0]) for r in self._conn.execute('SELECT name FROM roost.projects ORDER BY name COLLATE "C"')]
+
+    def counters(self, project: str) -> tuple[int, int]:
+        """The last task token and lock token handed out (one sequence each, for every project)."""
+        last = "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM roost.{})"
+        row = self._conn.execute(f"SELECT {last.format('task_tokens')}, {last.format('lock_tokens')}").fetchone()
+        return (int(row[0]), int(row[1])) if row else (0, 0)

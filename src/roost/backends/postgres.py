@@ -208,6 +208,18 @@ class PostgresBackend:
     # -- wake-ups -----------------------------------------------------------------------------
 
     @contextmanager
+    def loader(self) -> Iterator[Any]:
+        from roost.backends.imports import PostgresWriter
+
+        try:
+            with self._pool.connection() as conn:
+                yield PostgresWriter(conn, self._sql["import_quiet_triggers"], self._sql["import_raise_tokens"])
+        except psycopg_pool.PoolTimeout as exc:
+            raise self._pool_timeout() from exc
+        except psycopg.Error as exc:
+            raise _translate(exc) from exc
+
+    @contextmanager
     def snapshot(self) -> Iterator[Any]:
         from roost.backends.exports import PostgresReader
 

@@ -260,6 +260,19 @@ class SQLiteBackend:
             self._pool.put(conn)
 
     @contextmanager
+    def loader(self) -> Iterator[Any]:
+        from roost.backends.imports import SQLiteWriter
+
+        plan = self._plans["import_raise_tokens"]
+        conn = self._pool.get()
+        try:
+            yield SQLiteWriter(conn, self._sql["import_quiet_triggers"], (plan,) if isinstance(plan, str) else plan)
+        except sqlite3.Error as exc:
+            raise _translate(exc, self.path) from exc
+        finally:
+            self._pool.put(conn)
+
+    @contextmanager
     def snapshot(self) -> Iterator[Any]:
         from roost.backends.exports import SQLiteReader
 

@@ -21,6 +21,7 @@ table and column of both schemas to these rules, so one added later fails it unt
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Iterator, Sequence
@@ -51,7 +52,17 @@ NOT_EXPORTED: dict[str, str] = {
     "search_backfill": "the search index's upgrade progress",
     "search_names": "derived from the records by triggers",
     "cleanup_state": "when this database's cleanup last ran",
+    "imports": "what this database's projects were last imported from",
 }
+
+PROJECT_KEYED = frozenset({"signals", "locks", "lock_holders", "agents", "event_consumers", "sessions",
+                           "observation_agents", "artifact_names"})
+"""Tables whose primary key is ``project`` and :attr:`Table.order`. Every other table's key is
+unique across projects (ids from one sequence per database), which an import must not collide with."""
+
+SHARED_IDS: dict[str, tuple[str, ...]] = {"sessions": ("seq",), "tasks": ("token",)}
+"""Other columns unique across projects: a running task's token, and on SQLite a session's ``seq`` (its
+AUTOINCREMENT key)."""
 
 
 @dataclass(frozen=True)
@@ -165,6 +176,15 @@ class Reader(Protocol):
     def rows(self, table: str, columns: Sequence[tuple[str, str]], order: Sequence[str],
              scope: Sequence[tuple[str, str, str]], project: str) -> Iterator[tuple[Any, ...]]: ...
 
+    def aggregates(self, table: str, exprs: Sequence[str], scope: Sequence[tuple[str, str, str]],
+                   project: str) -> list[Any]: ...
+
+    def keys(self, table: str, key: str, scope: Sequence[tuple[str, str, str]], project: str) -> Iterator[int]: ...
+
+    def counters(self, project: str) -> tuple[int, int]: ...
+
+    def projects(self) -> list[str]: ...
+
 
 @dataclass(frozen=True)
 class ExportInfo:
@@ -185,23 +205,66 @@ def exported_columns(reader: Reader, table: str) -> list[tuple[str, str]]:
     return sorted((c, kind_of(table, c, declared)) for c, declared in reader.columns(table) if c not in DERIVED)
 
 
-def write(reader: Reader, project: str, schema_version: int, out: TextIO) -> ExportInfo:
-    """The header line, then every row of the project, table by table (see the module docstring)."""
+def records(reader: Reader, project: str,
+            plan: Sequence[tuple[Table, list[tuple[str, str]], list[tuple[str, str, str]]]] | None = None,
+            ) -> Iterator[tuple[str, list[Any]]]:
+    """Every row of the project in the file's form, table by table (parents first), each in
+    primary-key order: what an export writes and what a transfer copies."""
+    for table, columns, scope in plan or layout(reader):
+        kinds = [k for _, k in columns]
+        for row in reader.rows(table.name, columns, table.order, scope, project):
+            yield table.name, [value_of(k, v) for k, v in zip(kinds, row, strict=True)]
+
+
+def layout(reader: Reader) -> list[tuple[Table, list[tuple[str, str]], list[tuple[str, str, str]]]]:
+    """Each exported table with its columns and kinds and its way up to the project."""
+    return [(t, exported_columns(reader, t.name), parents(t)) for t in TABLES]
+
+
+def header_of(reader: Reader, project: str, schema_version: int,
+              plan: Sequence[tuple[Table, list[tuple[str, str]], list[tuple[str, str, str]]]]) -> dict[str, Any]:
+    """The first line: what the file is, where it came from, and every table's columns and rows.
+    ``counters`` carries what fencing tokens must stay above wherever the records go."""
     from roost import __version__
 
+    task_token, lock_token = reader.counters(project)
+    return {"format": "roost-export", "version": FORMAT, "roost": __version__, "schema_version": schema_version,
+            "project": project, "exported_at": datetime.now(UTC).isoformat(),
+            "counters": {"task_token": task_token, "lock_token": lock_token},
+            "tables": {t.name: {"columns": [c for c, _ in columns], "rows": reader.count(t.name, scope, project)}
+                       for t, columns, scope in plan}}
+
+
+def write(reader: Reader, project: str, schema_version: int, out: TextIO) -> ExportInfo:
+    """The header line, then every row of the project, table by table (see the module docstring)."""
     began = time.monotonic()
-    plan = [(t, exported_columns(reader, t.name), parents(t)) for t in TABLES]
-    counts = {t.name: reader.count(t.name, scope, project) for t, _, scope in plan}
-    header = {"format": "roost-export", "version": FORMAT, "roost": __version__, "schema_version": schema_version,
-              "project": project, "exported_at": datetime.now(UTC).isoformat(),
-              "tables": {t.name: {"columns": [c for c, _ in columns], "rows": counts[t.name]}
-                         for t, columns, _ in plan}}
+    plan = layout(reader)
+    header = header_of(reader, project, schema_version, plan)
     out.write(line(header) + "\n")
-    for table, columns, scope in plan:
-        kinds = [k for _, k in columns]
-        written = 0
-        for row in reader.rows(table.name, columns, table.order, scope, project):
-            out.write(line({"t": table.name, "r": [value_of(k, v) for k, v in zip(kinds, row, strict=True)]}) + "\n")
-            written += 1
-        counts[table.name] = written  # (the same snapshot: equal to the count in the header)
+    counts = dict.fromkeys(header["tables"], 0)
+    for table, values in records(reader, project, plan):
+        out.write(line({"t": table, "r": values}) + "\n")
+        counts[table] += 1  # (the same snapshot: equal to the count in the header)
     return ExportInfo(project, schema_version, counts, time.monotonic() - began)
+
+
+class Tally:
+    """Rows and a SHA-256 of their lines, per table: computed alike for the rows sent and the rows
+    stored (read back through :func:`records`), so that equal sums mean equal records."""
+
+    EMPTY = hashlib.sha256().hexdigest()
+
+    def __init__(self) -> None:
+        self._sums: dict[str, Any] = {}
+        self.rows: dict[str, int] = {}
+
+    def add(self, table: str, values: list[Any]) -> None:
+        digest = self._sums.get(table)
+        if digest is None:
+            digest = self._sums[table] = hashlib.sha256()
+            self.rows[table] = 0
+        digest.update(line(values).encode("utf-8") + b"\n")
+        self.rows[table] += 1
+
+    def sums(self) -> dict[str, tuple[int, str]]:
+        return {t: (self.rows[t], d.hexdigest()) for t, d in self._sums.items()}

@@ -118,6 +118,7 @@ KEPT: dict[str, str] = {
     "search_backfill": "the search index's upgrade progress, one row per kind",
     "search_names": "derived name counts, kept by triggers with their records",
     "cleanup_state": "when each project's cleanup last ran",
+    "imports": "what each project was last imported from, one row per project",
 }
 """Tables retention never removes from, and why. SQLite's full-text tables (``search_*`` and
 their shadow tables) are also kept: triggers keep them in step with their records."""

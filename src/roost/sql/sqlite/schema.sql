@@ -886,3 +886,12 @@ CREATE TABLE cleanup_state (
     last_by TEXT,
     removed TEXT NOT NULL DEFAULT '{}'
 );
+
+-- 0016 imports
+CREATE TABLE imports (
+    project TEXT PRIMARY KEY,
+    digest TEXT NOT NULL,
+    source TEXT NOT NULL,
+    started_at REAL NOT NULL,
+    finished_at REAL
+);
