@@ -122,7 +122,7 @@ def test_ids_another_project_holds_are_refused_before_anything_is_written(url, e
     path, _ = exported
     with roost.connect(url, project="other") as other:
         other.tasks.enqueue("theirs")
-    with roost.connect(url, project=PROJECT) as store, pytest.raises(errors.IdCollision, match=r"tasks .* id = 1"):
+    with roost.connect(url, project=PROJECT) as store, pytest.raises(errors.IdCollision, match=r"tasks: .* id = 1"):
         store.import_file(path)
     assert rows_of(url) == 0
 

@@ -63,12 +63,12 @@ class SQLiteReader:
         return [str(r[0]) for r in self._conn.execute("SELECT name FROM projects ORDER BY name")]
 
     def counters(self, project: str) -> tuple[int, int]:
-        """The last task token handed out, and the largest lock token of the project (its floor, or a
-        lock's own): what tokens issued after a move must stay above."""
+        """The last task token handed out, and the largest lock token (a floor left by a removed
+        lock, or a lock's own), in the whole database as PostgreSQL's sequences count them: what
+        tokens issued after a move must stay above."""
         row = self._conn.execute("SELECT (SELECT value FROM counters WHERE name = 'task_token'), "
-                                 "max((SELECT lock_token_floor FROM projects WHERE name = ?), "
-                                 "coalesce((SELECT max(token) FROM locks WHERE project = ?), 0))",
-                                 (project, project)).fetchone()
+                                 "max(coalesce((SELECT max(lock_token_floor) FROM projects), 0), "
+                                 "coalesce((SELECT max(token) FROM locks), 0))").fetchone()
         return int(row[0] or 0), int(row[1] or 0)
 
 

@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "events": "roost.cli.events:events",
     "export": "roost.cli.maintenance:export",
     "find": "roost.cli.search:find",
+    "import": "roost.cli.maintenance:import_",
     "info": "roost.cli.admin:info",
     "init": "roost.cli.admin:init",
     "lock": "roost.cli.locks:lock",
@@ -47,6 +48,7 @@ COMMANDS: dict[str, str] = {
     "status": "roost.cli.status:status",
     "task": "roost.cli.tasks:task",
     "transcript": "roost.cli.sessions:transcript",
+    "transfer": "roost.cli.maintenance:transfer",
     "work": "roost.cli.work:work",
     "workflow": "roost.cli.workflows:workflow",
 }

@@ -1,9 +1,13 @@
-"""``roost cleanup``: retention by hand (it also runs by itself in stores that stay open)."""
+"""Operating a store: ``roost cleanup`` (retention by hand; it also runs by itself in stores that
+stay open), ``backup`` and ``restore``, ``export``, ``import`` and ``transfer``."""
 
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -12,6 +16,8 @@ from roost.maintenance.policies import KINDS
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from roost.maintenance.importing import LoadInfo
 
 
 @click.command()
@@ -96,7 +102,7 @@ def export(url: str | None, project: str | None, as_json: bool, path: str | None
     per table), then one line per row, from one consistent snapshot while agents go on writing.
 
     The same records give the same lines on SQLite and PostgreSQL. A file appears only once
-    complete. (`roost import` is not built yet; see docs/operations.md.)
+    complete. Load it elsewhere with `roost import FILE --url ...`.
     """
     import gzip
     import os
@@ -126,3 +132,90 @@ def export(url: str | None, project: str | None, as_json: bool, path: str | None
 
     emit(as_json, {"path": path, "project": info.project, "schema_version": info.schema_version,
                    "rows": info.rows, "tables": info.tables, "seconds": round(info.seconds, 3)}, human)
+
+
+def _load_report(info: LoadInfo) -> dict[str, Any]:
+    return {"project": info.project, "source": info.origin, "rows": info.rows,
+            "already_present": sum(info.present.values()), "replaced": info.replaced, "resumed": info.resumed,
+            "verified": info.verified, "seconds": round(info.seconds, 3), "tables": info.written,
+            "checks": [{"table": c.table, "source_rows": c.source_rows, "target_rows": c.target_rows,
+                        "same": c.same} for c in info.checks]}
+
+
+def _say_loaded(console: Console, info: LoadInfo, verb: str) -> None:
+    present = sum(info.present.values())
+    console.print(f"{verb} {info.rows:,} rows into project {info.project!r} from {info.origin} ({info.seconds:.2f} s)"
+                  + (f"; {present:,} were there already" if present else "")
+                  + (" after deleting its records" if info.replaced else ""))
+    console.print(f"verified: {len(info.checks)} tables, row counts and SHA-256 checksums equal")
+
+
+@contextmanager
+def _progress(enabled: bool, what: str) -> Iterator[Callable[[str, int], None] | None]:
+    """A progress bar on standard error when it is a terminal; None (no bar) otherwise."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    from rich.console import Console
+    from rich.progress import Progress
+
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+        job = bar.add_task(what, total=None)
+
+        def advance(table: str, rows: int) -> None:
+            bar.update(job, advance=rows, description=f"{what}: {table}")
+
+        yield advance
+
+
+@click.command("import")
+@click.argument("path", type=click.Path(dir_okay=False))
+@click.option("--replace", is_flag=True, help="Delete the project's records in the target first.")
+@common
+def import_(url: str | None, project: str | None, as_json: bool, path: str, replace: bool) -> None:
+    """Load the export file PATH (`roost export`; gzip or not) into the store at --url, into
+    --project (default: the project it was exported from).
+
+    The whole file is checked first: a truncated or damaged one is refused, naming the line, and
+    nothing is written. Rows then go in batches; rows already there are skipped, so running it
+    again resumes an import that stopped, and changes nothing after one that finished. A project
+    that holds other records is refused (exit 3) unless --replace; so are ids another project of
+    the target holds. Afterwards every table's rows and checksum are compared with the file's:
+    exits 4 on a difference.
+    """
+    from roost.config import resolve
+    from roost.maintenance.exportfile import ExportFile
+    from roost.store import Store
+
+    target = project or ExportFile(path).project
+    with Store(resolve(url, project=target)) as s, _progress(not as_json, "importing") as tick:
+        info = s.import_file(path, replace=replace, progress=tick)
+    emit(as_json, _load_report(info), lambda console: _say_loaded(console, info, "imported"))
+
+
+@click.command()
+@click.option("--from", "source", required=True, metavar="URL", help="The store to copy from (it is only read).")
+@click.option("--to", "target", required=True, metavar="URL", help="The store to copy into (made if new).")
+@click.option("--replace", is_flag=True, help="Delete the project's records in the target first.")
+@common
+def transfer(url: str | None, project: str | None, as_json: bool, source: str, target: str, replace: bool) -> None:
+    """Copy --project (default: every project) from the store --from to the store --to, any two
+    backends, then verify it: per table, row counts and a SHA-256 of the rows computed the same way
+    on both sides; exits 4 on any difference.
+
+    The source is read from one snapshot while agents may go on writing to it. Ids, event
+    positions and fencing tokens carry over, and the target issues larger ones next. A target
+    project that already holds records is refused (exit 3) unless --replace.
+    """
+    import roost
+
+    if url is not None:
+        raise Fail("roost transfer takes --from URL and --to URL, not --url", 2)
+    with _progress(not as_json, "transferring") as tick:
+        done = roost.transfer(source, target, project, replace=replace, progress=tick)
+
+    def human(console: Console) -> None:
+        for info in done:
+            _say_loaded(console, info, "copied")
+
+    emit(as_json, [_load_report(info) for info in done], human)

@@ -251,7 +251,7 @@ def _check_ids(writer: Any, source: Source, project: str) -> None:
         taken = sorted(set(others) & source.keys(table.name, key))
         if taken:
             raise errors.IdCollision(
-                f"{len(taken)} {table.name} of {source.origin} would take ids that other projects' records hold in "
+                f"{table.name}: {len(taken)} {key} value(s) of {source.origin} are held by other projects' records in "
                 f"the target (the first: {key} = {taken[0]}). roost keeps ids as they are (events and links name "
                 "records by id): load into a new store, or one whose other projects use other ids")
 
