@@ -18,6 +18,7 @@ from bench import (
     bench_retention,
     bench_search,
     bench_store,
+    bench_transfer,
     bench_workflows,
 )
 from bench.harness import postgres_target, sqlite_target
@@ -25,7 +26,7 @@ from bench.harness import postgres_target, sqlite_target
 SUITES = [bench_store.BENCHMARKS, bench_coordination.BENCHMARKS, bench_queue.BENCHMARKS, bench_events.BENCHMARKS,
           bench_memory.BENCHMARKS, bench_search.BENCHMARKS, bench_documents.BENCHMARKS, bench_workflows.BENCHMARKS,
           bench_retention.BENCHMARKS, bench_backup.BENCHMARKS,
-          bench_export.BENCHMARKS, bench_cli.BENCHMARKS]
+          bench_export.BENCHMARKS, bench_transfer.BENCHMARKS, bench_cli.BENCHMARKS]
 
 
 def main() -> None:

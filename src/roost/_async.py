@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from roost.maintenance.backup import BackupInfo
     from roost.maintenance.cleanup import Report, Status
     from roost.maintenance.exchange import ExportInfo
+    from roost.maintenance.importing import LoadInfo
     from roost.memory.artifacts import Artifact, Artifacts, ArtifactStream
     from roost.search.hits import Results
     from roost.search.names import Match
@@ -252,6 +253,10 @@ class AsyncStore:
     async def export(self, out: TextIO) -> ExportInfo:
         """:meth:`roost.store.Store.export`, awaited (on a worker thread: the loop keeps running)."""
         return await self._call(self.sync.export, out)
+
+    async def import_file(self, path: str | Path, *, replace: bool = False) -> LoadInfo:
+        """:meth:`roost.store.Store.import_file`, awaited (on a worker thread: the loop keeps running)."""
+        return await self._call(self.sync.import_file, path, replace=replace)
 
     async def notify(self, channel: str, payload: str = "") -> None:
         await self._call(self.sync.notify, channel, payload)

@@ -222,7 +222,7 @@ def test_a_postgresql_backup_without_pg_dump_says_how_to_get_it(pg_url, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_async_face_backs_up_cleans_and_exports(url, tmp_path):
+def test_the_async_face_backs_up_cleans_exports_and_imports(url, tmp_path):
     import io
 
     async def main() -> None:
@@ -235,6 +235,10 @@ def test_the_async_face_backs_up_cleans_and_exports(url, tmp_path):
             out = io.StringIO()
             exported = await store.export(out)
             assert exported.tables["signals"] == 1 and len(out.getvalue().splitlines()) == 1 + exported.rows
+            (tmp_path / "e.jsonl").write_text(out.getvalue(), encoding="utf-8")
+        async with roost.connect_async(f"sqlite:///{tmp_path / 'copy.db'}") as copy:
+            loaded = await copy.import_file(tmp_path / "e.jsonl")
+            assert loaded.verified and loaded.written["signals"] == 1
 
     import asyncio
 

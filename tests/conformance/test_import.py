@@ -125,6 +125,11 @@ def test_ids_another_project_holds_are_refused_before_anything_is_written(url, e
     with roost.connect(url, project=PROJECT) as store, pytest.raises(errors.IdCollision, match=r"tasks: .* id = 1"):
         store.import_file(path)
     assert rows_of(url) == 0
+    with roost.connect(url, project=PROJECT) as store:
+        store.signals.set("kept", 1)
+        with pytest.raises(errors.IdCollision):
+            store.import_file(path, replace=True)
+        assert store.signals.get("kept") is not None, "a refused replace deleted the project's records"
 
 
 def test_a_file_loads_into_a_project_of_another_name(url, exported):

@@ -75,6 +75,7 @@ class SQLiteReader:
 class PostgresReader:
     def __init__(self, conn: psycopg.Connection[Any]) -> None:
         self._conn = conn
+        self._declared: dict[tuple[str, str], str] = {}
 
     def tables(self) -> list[str]:
         rows = self._conn.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'roost' "
@@ -85,6 +86,7 @@ class PostgresReader:
         rows = self._conn.execute("SELECT column_name, data_type FROM information_schema.columns "
                                   "WHERE table_schema = 'roost' AND table_name = %s ORDER BY ordinal_position",
                                   (table,)).fetchall()
+        self._declared.update(((table, str(n)), str(t)) for n, t in rows)
         return [(str(n), str(t)) for n, t in rows]
 
     def count(self, table: str, scope: Scope, project: str) -> int:
@@ -95,7 +97,9 @@ class PostgresReader:
     def rows(self, table: str, columns: Sequence[tuple[str, str]], order: Sequence[str], scope: Scope,
              project: str) -> Iterator[tuple[Any, ...]]:
         kinds = dict(columns)
-        exprs = [f"(extract(epoch FROM {c}) * 1000000)::bigint" if kind == "time" else c for c, kind in columns]
+        if not all((table, c) in self._declared for c, _ in columns):
+            self.columns(table)
+        exprs = [self._expr(table, c, kind) for c, kind in columns]
         keys = [f'{c} COLLATE "C"' if kinds.get(c) == "text" else c for c in order]
         sql = (f"SELECT {', '.join(exprs)} FROM roost.{table} WHERE {_where(scope, 'roost.', '%s')} "
                f"ORDER BY {', '.join(keys)}")
@@ -103,6 +107,19 @@ class PostgresReader:
             cur.itersize = FETCH
             cur.execute(sql.encode(), (project,))
             yield from cur
+
+    def _expr(self, table: str, column: str, kind: str) -> str:
+        """Times as whole microseconds; JSON as its text (``jsonb``, and tags' ``text[]`` as a
+        JSON array), as SQLite hands it over, for the caller to decode or keep."""
+        if kind == "time":
+            return f"(extract(epoch FROM {column}) * 1000000)::bigint"
+        if kind == "json":
+            declared = self._declared[(table, column)]
+            if declared == "jsonb":
+                return f"{column}::text"
+            if declared == "ARRAY":
+                return f"to_json({column})::text"
+        return column
 
     def aggregates(self, table: str, exprs: Sequence[str], scope: Scope, project: str) -> list[Any]:
         sql = f"SELECT {', '.join(exprs)} FROM roost.{table} WHERE {_where(scope, 'roost.', '%s')}"

@@ -39,30 +39,20 @@ def _json_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-def _lite(kind: str, value: Any) -> Any:
-    if value is None:
-        return None
-    if kind == "time":
-        return value / 1_000_000
-    if kind == "bool":
-        return 1 if value else 0
-    if kind == "json":
-        return _json_text(value)
-    if kind == "bytes":
-        return base64.b64decode(value, validate=True)
-    return value
+def _bytes(value: str) -> bytes:
+    return base64.b64decode(value, validate=True)
 
 
-def _pg(kind: str, value: Any, column: str) -> Any:
-    if value is None:
-        return None
-    if kind == "time":
-        return EPOCH + timedelta(microseconds=value)
-    if kind == "json":
-        return value if column == "tags" else _json_text(value)  # (memories' tags are text[])
-    if kind == "bytes":
-        return base64.b64decode(value, validate=True)
-    return value
+_TO_SQLITE: dict[str, Any] = {"time": lambda v: v / 1_000_000, "bool": int, "json": _json_text, "bytes": _bytes}
+_TO_POSTGRES: dict[str, Any] = {"time": lambda v: EPOCH + timedelta(microseconds=v), "bytes": _bytes}
+"""How a value of the file's form becomes the column's, for the kinds that change ("jsontext" is
+JSON already made text; memories' tags, the one "json" column left, are a text[] on PostgreSQL)."""
+
+
+def _converted(columns: Columns, convert: dict[str, Any], rows: Sequence[Sequence[Any]]) -> Iterator[list[Any]]:
+    funcs = [convert.get(kind) for _, kind in columns]
+    for row in rows:
+        yield [v if f is None or v is None else f(v) for f, v in zip(funcs, row, strict=True)]
 
 
 class SQLiteWriter:
@@ -75,11 +65,12 @@ class SQLiteWriter:
         self.reader = SQLiteReader(conn)
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, table: str | None = None) -> Iterator[None]:
+        """One write transaction for rows of ``table`` (None: of any table)."""
         conn = self._conn
         conn.execute("BEGIN IMMEDIATE")
         try:
-            triggers = conn.execute(self._quiet).fetchall()
+            triggers = conn.execute(self._quiet, {"table": table}).fetchall()
             for name, _ in triggers:
                 conn.execute(f'DROP TRIGGER "{name}"')
             yield
@@ -103,10 +94,8 @@ class SQLiteWriter:
     def insert(self, table: str, columns: Columns, rows: Sequence[Sequence[Any]]) -> int:
         names = ", ".join(c for c, _ in columns)
         marks = ", ".join("?" for _ in columns)
-        kinds = [k for _, k in columns]
-        values = [[_lite(k, v) for k, v in zip(kinds, row, strict=True)] for row in rows]
         cur = self._conn.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks}) ON CONFLICT DO NOTHING',
-                                     values)
+                                     _converted(columns, _TO_SQLITE, rows))
         return cur.rowcount
 
     def delete(self, table: str, scope: Scope, project: str) -> int:
@@ -135,7 +124,8 @@ class PostgresWriter:
         self.reader = PostgresReader(conn)
 
     @contextmanager
-    def batch(self) -> Iterator[None]:
+    def batch(self, table: str | None = None) -> Iterator[None]:
+        """One transaction for rows of ``table`` (None: of any table)."""
         with self._conn.transaction():
             self._conn.execute(self._quiet)
             yield
@@ -162,8 +152,8 @@ class PostgresWriter:
                                "WITH NO DATA").format(stage, listed, pgsql.Identifier(table)))
         with conn.cursor() as cur:
             with cur.copy(pgsql.SQL("COPY {} ({}) FROM STDIN").format(stage, listed)) as copy:
-                for row in rows:
-                    copy.write_row([_pg(k, v, c) for (c, k), v in zip(columns, row, strict=True)])
+                for row in _converted(columns, _TO_POSTGRES, rows):
+                    copy.write_row(row)
             cur.execute(pgsql.SQL("INSERT INTO roost.{} ({}) OVERRIDING SYSTEM VALUE SELECT {} FROM {} s "
                                   "ON CONFLICT DO NOTHING").format(pgsql.Identifier(table), target, chosen, stage))
             inserted = cur.rowcount

@@ -13,9 +13,9 @@ count and a SHA-256 of the rows (:class:`roost.maintenance.exchange.Tally`) with
 
 Ids are kept as they are, never renumbered: event payloads, references and the documents' links
 name records by id, so renumbered records would point at the wrong ones. A project can therefore
-be loaded into a store whose other projects do not use its ids (a new store, or one that only
-ever held other projects' records from ids above them); anything else is refused before the
-first write (:class:`~roost.errors.IdCollision`).
+be loaded into a store whose other projects hold none of its ids (a new store, say); anything
+else is refused before the first write, a replace's deletions included
+(:class:`~roost.errors.IdCollision`).
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ class Source:
     origin: str
     digest: str | None = None
     """What identifies the source's content, for resuming (an export file's data lines); None: no resuming."""
+    json_as_text: bool = False
+    """The rows' JSON values are JSON text (a store's, as it keeps them), not decoded values (a file's)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +107,8 @@ class LoadInfo:
     replaced: bool = False
     resumed: bool = False
     seconds: float = 0.0
+    verify_seconds: float = 0.0
+    """Of ``seconds``, how long reading the project back and comparing it took."""
 
     @property
     def rows(self) -> int:
@@ -184,11 +188,11 @@ def load(store: Store, source: Source, rows: Iterable[tuple[str, list[Any]]], *,
                     f"{', ...' if len(held) > 4 else ''}) that did not come from {source.origin}; pass --replace "
                     "(replace=True) to delete them first, or load into another project")
             info.resumed = True
+        _check_ids(writer, source, project)  # (before a replace deletes anything)
         if held and replace:
             with writer.batch():
                 for table, _, scope in reversed(plan):
                     writer.delete(table.name, scope, project)
-        _check_ids(writer, source, project)
         with writer.batch():
             writer.reserve(project, source.maxima, source.task_token, source.lock_token)
     if source.digest is not None:
@@ -199,7 +203,9 @@ def load(store: Store, source: Source, rows: Iterable[tuple[str, list[Any]]], *,
         expected = _write(writer, plan, source, rows, project, info, store.capabilities.search_vectors, progress)
     if source.digest is not None:
         store._execute(marker_finished, project)
+    checked = time.monotonic()
     info.checks = verify(store, expected)
+    info.verify_seconds = time.monotonic() - checked
     info.seconds = time.monotonic() - began
     if not info.verified:
         raise errors.TransferMismatch(
@@ -256,23 +262,47 @@ def _check_ids(writer: Any, source: Source, project: str) -> None:
                 "records by id): load into a new store, or one whose other projects use other ids")
 
 
+def json_modes(reader: exchange.Reader) -> dict[str, list[tuple[int, str]]]:
+    """Per table, its JSON columns and how the target keeps each: "tags" (memories' tags, a list),
+    "parsed" (PostgreSQL's ``jsonb``, which keeps its own spacing and key order) or "text" (kept
+    exactly as written). A value is counted as its text where the target keeps the text, else as
+    its canonical text (:func:`exchange.line`)."""
+    modes: dict[str, list[tuple[int, str]]] = {}
+    for table, columns, _ in exchange.layout(reader):
+        declared = dict(reader.columns(table.name))
+        modes[table.name] = [(i, "tags" if (table.name, c) in exchange.TAGS else
+                              "parsed" if declared[c].lower() in ("jsonb", "json") else "text")
+                             for i, (c, kind) in enumerate(columns) if kind == "json"]
+    return modes
+
+
 def _write(writer: Any, plan: Sequence[tuple[exchange.Table, list[tuple[str, str]], list[tuple[str, str, str]]]],
            source: Source, rows: Iterable[tuple[str, list[Any]]], project: str, info: LoadInfo, vectors: bool,
            progress: Progress | None) -> exchange.Tally:
-    """The rows, batch by batch; returns the tally of what was sent (project renamed)."""
+    """The rows, batch by batch; returns the tally of what was sent (project renamed).
+
+    A JSON value goes to the writer as text, made once for the tally and the row: the source's own
+    text when the target keeps text (a transfer's rows, ``source.json_as_text``), else its
+    canonical text; memories' tags go as the list they are."""
     expected = exchange.Tally()
-    columns = {t.name: cols for t, cols, _ in plan}
+    modes = json_modes(writer.reader)
+    columns = {t.name: [(c, "jsontext" if k == "json" and (t.name, c) not in exchange.TAGS else k) for c, k in cols]
+               for t, cols, _ in plan}
     renamed = {t.name: [c for c, _ in cols].index("project") if t.via is None else None for t, cols, _ in plan}
+    sized = {t.name: [i for i, (_, k) in enumerate(cols) if k in ("bytes", "text")] for t, cols, _ in plan}
     order = {t.name: i for i, t in enumerate(exchange.TABLES)}
     finder = _vectors() if vectors else {}
+    as_text = source.json_as_text
     current: str | None = None
     batch: list[list[Any]] = []
+    sent: list[list[Any]] = []
     size = 0
 
     def flush() -> None:
-        nonlocal batch, size
+        nonlocal batch, sent, size
         if current is None or not batch:
             return
+        expected.add_many(current, sent)
         cols = columns[current]
         find = finder.get(current)
         if find is not None:
@@ -283,13 +313,13 @@ def _write(writer: Any, plan: Sequence[tuple[exchange.Table, list[tuple[str, str
                 text = find(dict(zip(names, values, strict=True)))
                 values.append(None if text is None else tokens.vector(text))
             cols = [*cols, ("search", "text")]
-        with writer.batch():
+        with writer.batch(current):
             written = writer.insert(current, cols, batch)
         info.written[current] = info.written.get(current, 0) + written
         info.present[current] = info.present.get(current, 0) + len(batch) - written
         if progress is not None:
             progress(current, len(batch))
-        batch, size = [], 0
+        batch, sent, size = [], [], 0
 
     for table, values in rows:
         if table != current:
@@ -300,9 +330,25 @@ def _write(writer: Any, plan: Sequence[tuple[exchange.Table, list[tuple[str, str
         at = renamed[table]
         if at is not None:
             values[at] = project
-        expected.add(table, values)
+        row = values
+        if modes[table]:
+            row = list(values)
+            for i, mode in modes[table]:
+                value = values[i]
+                if value is None:
+                    continue
+                if as_text and isinstance(value, str) and mode != "tags":
+                    if mode == "parsed":
+                        values[i] = row[i] = exchange.line(exchange.decode(value))
+                else:
+                    row[i] = exchange.line(value)
+                    if mode != "tags":
+                        values[i] = row[i]
+        sent.append(row)
         batch.append(values)
-        size += sum(len(v) for v in values if isinstance(v, str))
+        for i in sized[table]:
+            if values[i] is not None:
+                size += len(values[i])
         if len(batch) >= BATCH_ROWS or size >= BATCH_BYTES:
             flush()
     flush()
@@ -310,11 +356,29 @@ def _write(writer: Any, plan: Sequence[tuple[exchange.Table, list[tuple[str, str
 
 
 def verify(store: Store, expected: exchange.Tally) -> list[TableCheck]:
-    """Read the project back from ``store`` and compare each table with what was sent."""
+    """Read the project back from ``store`` and compare each table with what was sent (JSON as
+    :func:`json_modes` says)."""
     stored = exchange.Tally()
     with store._backend.snapshot() as reader:
-        for table, values in exchange.records(reader, store.project):
-            stored.add(table, values)
+        plan = exchange.layout(reader)
+        modes = json_modes(reader)
+        current: str | None = None
+        rows: list[list[Any]] = []
+        for table, values in exchange.records(reader, store.project, plan, decode_json=False):
+            if table != current:
+                if current is not None:
+                    stored.add_many(current, rows)
+                current, rows = table, []
+            for i, mode in modes[table]:
+                value = values[i]
+                if value is not None and mode != "text":
+                    values[i] = exchange.line(exchange.decode(value) if isinstance(value, str) else value)
+            rows.append(values)
+            if len(rows) >= BATCH_ROWS:
+                stored.add_many(table, rows)
+                rows = []
+        if current is not None:
+            stored.add_many(current, rows)
     ours, theirs = stored.sums(), expected.sums()
     empty = (0, exchange.Tally.EMPTY)
     return [TableCheck(t.name, theirs.get(t.name, empty)[0], ours.get(t.name, empty)[0],

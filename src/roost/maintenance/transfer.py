@@ -42,7 +42,7 @@ def source_of(reader: exchange.Reader, project: str, schema_version: int, origin
                   columns={t.name: [c for c, _ in columns] for t, columns, _ in plan},
                   rows={t.name: reader.count(t.name, scope, project) for t, _, scope in plan},
                   task_token=task_token, lock_token=lock_token, maxima=maxima, ranges=ranges, keys=keys,
-                  origin=origin)
+                  origin=origin, json_as_text=True)
 
 
 def transfer(source_url: str, target_url: str, project: str | None = None, *, replace: bool = False,
@@ -73,5 +73,6 @@ def transfer(source_url: str, target_url: str, project: str | None = None, *, re
             described = source_of(reader, name, version, origin)
             if started is not None:
                 started(name, described)
-            done.append(load(target, described, exchange.records(reader, name), replace=replace, progress=progress))
+            rows = exchange.records(reader, name, decode_json=False)
+            done.append(load(target, described, rows, replace=replace, progress=progress))
     return done

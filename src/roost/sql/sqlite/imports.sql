@@ -2,13 +2,15 @@
 
 -- name: import_quiet_triggers
 -- The triggers whose work an imported row already carries (events written, session and
--- observation counters moved): dropped and created again around each batch. The search index's
--- triggers are not among them: they index the imported rows.
+-- observation counters moved), on the batch's table (every table when :table is NULL): dropped and
+-- created again around the batch. The search index's triggers are not among them: they index the
+-- imported rows.
 SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND name IN (
     'tasks_inserted', 'signals_inserted', 'lock_holders_inserted', 'agents_inserted', 'agents_deleted',
     'sessions_inserted', 'sessions_deleted', 'memories_inserted', 'memories_deleted', 'observations_inserted',
     'observations_deleted', 'artifacts_inserted', 'artifacts_deleted', 'runs_started', 'gate_decided',
     'evaluation_recorded', 'run_output_written')
+  AND (:table IS NULL OR tbl_name = :table)
 ORDER BY name
 
 -- name: import_raise_tokens
