@@ -142,23 +142,6 @@ def parents(table: Table) -> list[tuple[str, str, str]]:
     return chain
 
 
-def value_of(kind: str, value: Any) -> Any:
-    """A value as the backend returned it (times already in microseconds), in the file's form."""
-    if value is None:
-        return None
-    if kind == "bytes":
-        return base64.b64encode(bytes(value)).decode("ascii")
-    if kind == "bool":
-        return bool(value)
-    if kind == "json":
-        return json.loads(value) if isinstance(value, str) else value
-    if kind in ("time", "int"):
-        return int(value)
-    if kind == "float":
-        return float(value)
-    return value
-
-
 _ENCODER = json.JSONEncoder(ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False)
 _DECODE = decode = json.JSONDecoder().decode
 """One encoder and decoder made once: ``json.dumps`` and ``json.loads`` with options build them per
@@ -166,8 +149,9 @@ call, a third of an import's time."""
 
 _CONVERT: dict[str, Any] = {"bytes": lambda v: base64.b64encode(bytes(v)).decode("ascii"), "bool": bool,
                             "json": lambda v: _DECODE(v) if isinstance(v, str) else v}
-"""value_of's conversions, for the kinds that need one (the backends return the rest as they are
-in the file: whole numbers, floats, text)."""
+"""From a value as the backend returns it (times already whole microseconds) to the file's form,
+for the kinds that need it: the backends return the rest as the file has them (whole numbers,
+floats, text)."""
 
 
 def line(value: Any) -> str:
