@@ -151,8 +151,9 @@ def _say_loaded(console: Console, info: LoadInfo, verb: str) -> None:
 
 
 @contextmanager
-def _progress(enabled: bool, what: str) -> Iterator[Callable[[str, int], None] | None]:
-    """A progress bar on standard error when it is a terminal; None (no bar) otherwise."""
+def _progress(enabled: bool, what: str, total: int | None = None) -> Iterator[Callable[[str, int], None] | None]:
+    """A progress bar on standard error when it is a terminal (of ``total`` rows, when known);
+    None (no bar) otherwise."""
     if not enabled or not sys.stderr.isatty():
         yield None
         return
@@ -160,7 +161,7 @@ def _progress(enabled: bool, what: str) -> Iterator[Callable[[str, int], None] |
     from rich.progress import Progress
 
     with Progress(console=Console(stderr=True), transient=True) as bar:
-        job = bar.add_task(what, total=None)
+        job = bar.add_task(what, total=total)
 
         def advance(table: str, rows: int) -> None:
             bar.update(job, advance=rows, description=f"{what}: {table}")
@@ -187,8 +188,9 @@ def import_(url: str | None, project: str | None, as_json: bool, path: str, repl
     from roost.maintenance.exportfile import ExportFile
     from roost.store import Store
 
-    target = project or ExportFile(path).project
-    with Store(resolve(url, project=target)) as s, _progress(not as_json, "importing") as tick:
+    file = ExportFile(path)
+    total = sum(int(t["rows"]) for t in file.header["tables"].values())
+    with Store(resolve(url, project=project or file.project)) as s, _progress(not as_json, "importing", total) as tick:
         info = s.import_file(path, replace=replace, progress=tick)
     emit(as_json, _load_report(info), lambda console: _say_loaded(console, info, "imported"))
 
