@@ -154,11 +154,12 @@ class ExportFile:
                     raise errors.BadExportFile(f"{where}: {len(values)} values for the {len(columns)} columns "
                                                f"of {table!r}")
                 if _SUSPECT.search(text):
+                    decoded = exchange.line(values)
                     try:
-                        exchange.line(values).encode("utf-8")
+                        decoded.encode("utf-8")
                     except UnicodeEncodeError:
                         raise errors.BadExportFile(f"{where}: text with half of a surrogate pair") from None
-                    if "\x00" in exchange.line(values):
+                    if "\x00" in decoded:
                         raise errors.BadExportFile(f"{where}: text with a NUL character, which no store keeps")
                 try:
                     yield number, text, table, [normal(k, v) for (_, k), v in zip(columns, values, strict=True)]

@@ -262,13 +262,14 @@ def _check_ids(writer: Any, source: Source, project: str) -> None:
                 "records by id): load into a new store, or one whose other projects use other ids")
 
 
-def json_modes(reader: exchange.Reader) -> dict[str, list[tuple[int, str]]]:
+def json_modes(reader: exchange.Reader, plan: Sequence[tuple[exchange.Table, list[tuple[str, str]], Any]],
+               ) -> dict[str, list[tuple[int, str]]]:
     """Per table, its JSON columns and how the target keeps each: "tags" (memories' tags, a list),
     "parsed" (PostgreSQL's ``jsonb``, which keeps its own spacing and key order) or "text" (kept
     exactly as written). A value is counted as its text where the target keeps the text, else as
     its canonical text (:func:`exchange.line`)."""
     modes: dict[str, list[tuple[int, str]]] = {}
-    for table, columns, _ in exchange.layout(reader):
+    for table, columns, _ in plan:
         declared = dict(reader.columns(table.name))
         modes[table.name] = [(i, "tags" if (table.name, c) in exchange.TAGS else
                               "parsed" if declared[c].lower() in ("jsonb", "json") else "text")
@@ -285,7 +286,7 @@ def _write(writer: Any, plan: Sequence[tuple[exchange.Table, list[tuple[str, str
     text when the target keeps text (a transfer's rows, ``source.json_as_text``), else its
     canonical text; memories' tags go as the list they are."""
     expected = exchange.Tally()
-    modes = json_modes(writer.reader)
+    modes = json_modes(writer.reader, plan)
     columns = {t.name: [(c, "jsontext" if k == "json" and (t.name, c) not in exchange.TAGS else k) for c, k in cols]
                for t, cols, _ in plan}
     renamed = {t.name: [c for c, _ in cols].index("project") if t.via is None else None for t, cols, _ in plan}
@@ -361,7 +362,7 @@ def verify(store: Store, expected: exchange.Tally) -> list[TableCheck]:
     stored = exchange.Tally()
     with store._backend.snapshot() as reader:
         plan = exchange.layout(reader)
-        modes = json_modes(reader)
+        modes = json_modes(reader, plan)
         current: str | None = None
         rows: list[list[Any]] = []
         for table, values in exchange.records(reader, store.project, plan, decode_json=False):
