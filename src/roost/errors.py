@@ -6,6 +6,10 @@ at that edge into one of these, keeping the original as ``__cause__``.
 
 ``exit_code`` is what the CLI exits with for an error of that class (0 ok, 1 error, 2 usage,
 3 not found / not acquired / conflict / timed out, 4 lease lost, or a transfer whose copy differs).
+``kind`` is the same distinction by name, as the MCP server reports it (``not_found``,
+``not_acquired``, ``conflict``, ``timed_out``, ``lease_lost``, ``invalid_input``, ``not_permitted``,
+``unavailable``, ``error``), and ``retryable`` says whether the same call, made again later, may
+succeed (a held lock, a version conflict, a lost connection) or cannot (bad input, a missing record).
 """
 
 from __future__ import annotations
@@ -15,6 +19,8 @@ class RoostError(Exception):
     """roost failed."""
 
     exit_code = 1
+    kind = "error"
+    retryable = False
 
     def __init__(self, message: str | None = None) -> None:
         doc = (type(self).__doc__ or "roost failed.").strip().splitlines()[0]
@@ -31,6 +37,8 @@ class RoostError(Exception):
 class ConfigError(RoostError):
     """The configuration is invalid."""
 
+    kind = "invalid_input"
+
 
 class InvalidURL(ConfigError):
     """The database URL is invalid."""
@@ -43,6 +51,8 @@ class InvalidSetting(ConfigError):
 class InvalidArgument(RoostError):
     """An argument is invalid."""
 
+    kind = "invalid_input"
+
 
 # --- reaching the database ------------------------------------------------------------------------
 
@@ -50,9 +60,14 @@ class InvalidArgument(RoostError):
 class ConnectError(RoostError):
     """Could not connect to the database."""
 
+    kind = "unavailable"
+
 
 class ServerUnreachable(ConnectError):
     """The database server could not be reached; check the host, the port and that it is running."""
+
+    kind = "unavailable"
+    retryable = True
 
 
 class AuthenticationFailed(ConnectError):
@@ -111,6 +126,7 @@ class TargetNotEmpty(BackupError):
     transfer: the target already holds records of the project, and ``replace`` was not asked.)"""
 
     exit_code = 3
+    kind = "conflict"
 
 
 class BadExportFile(BackupError):
@@ -122,6 +138,7 @@ class IdCollision(BackupError):
     """Records to import would take ids that other projects' records hold in the target."""
 
     exit_code = 3
+    kind = "conflict"
 
 
 class TransferMismatch(BackupError):
@@ -146,6 +163,9 @@ class DatabaseLocked(DatabaseError):
     """The database stayed locked by other writers past the busy timeout; retry, or raise
     `sqlite_busy_timeout`."""
 
+    kind = "unavailable"
+    retryable = True
+
 
 class ReadOnlyDatabase(DatabaseError):
     """The database is read-only for this process; check file and directory permissions."""
@@ -154,14 +174,23 @@ class ReadOnlyDatabase(DatabaseError):
 class ConnectionLost(DatabaseError):
     """The connection to the database was lost; the operation may be retried."""
 
+    kind = "unavailable"
+    retryable = True
+
 
 class StatementTimeout(DatabaseError):
     """A statement ran longer than `statement_timeout` and was cancelled."""
+
+    kind = "unavailable"
+    retryable = True
 
 
 class PoolTimeout(DatabaseError):
     """No database connection became free within `acquire_timeout`; raise `pool_max_size` or the
     timeout."""
+
+    kind = "unavailable"
+    retryable = True
 
 
 class ConstraintViolation(DatabaseError):
@@ -188,11 +217,14 @@ class TransactionError(RoostError):
 class NotPermitted(RoostError):
     """The action needs the privileged flag (protected signals, force release)."""
 
+    kind = "not_permitted"
+
 
 class NotFound(RoostError):
     """Nothing by that name exists."""
 
     exit_code = 3
+    kind = "not_found"
 
 
 class AgentNotFound(NotFound):
@@ -214,11 +246,15 @@ class TooLarge(InvalidArgument):
 class QuotaExceeded(RoostError):
     """The project's artifact storage quota would be exceeded."""
 
+    kind = "invalid_input"
+
 
 class VersionConflict(RoostError):
     """The signal is not at the expected version; read it again and retry."""
 
     exit_code = 3
+    kind = "conflict"
+    retryable = True
 
 
 class CollectionNotFound(NotFound):
@@ -236,11 +272,14 @@ class SchemaViolation(InvalidArgument):
 class FrozenField(RoostError):
     """The write would change a frozen field; nothing of it was applied."""
 
+    kind = "not_permitted"
+
 
 class DeleteRestricted(RoostError):
     """The document has children in a collection declared on_parent_delete='restrict'."""
 
     exit_code = 3
+    kind = "conflict"
 
 
 class WorkflowNotFound(NotFound):
@@ -259,10 +298,14 @@ class IllegalTransition(RoostError):
     """The run or phase is not in a state that allows this change; nothing was changed."""
 
     exit_code = 3
+    kind = "conflict"
 
 
 class PhaseBusy(IllegalTransition):
     """The phase is running under another executor, who is not stale; nothing was changed."""
+
+    kind = "conflict"
+    retryable = True
 
 
 class IterationLimit(IllegalTransition):
@@ -273,21 +316,27 @@ class DuplicateRecord(RoostError):
     """A different evaluation or output is already recorded there; records are never rewritten."""
 
     exit_code = 3
+    kind = "conflict"
 
 
 class LockNotAcquired(RoostError):
     """The lock is held by someone else and did not become free in time."""
 
     exit_code = 3
+    kind = "not_acquired"
+    retryable = True
 
 
 class WaitTimeout(RoostError):
     """The wait ended before the condition was met."""
 
     exit_code = 3
+    kind = "timed_out"
+    retryable = True
 
 
 class LeaseLost(RoostError):
     """The lease is no longer held: it expired and was taken over, was released, or was force-released."""
 
     exit_code = 4
+    kind = "lease_lost"

@@ -36,6 +36,7 @@ COMMANDS: dict[str, str] = {
     "info": "roost.cli.admin:info",
     "init": "roost.cli.admin:init",
     "lock": "roost.cli.locks:lock",
+    "mcp": "roost.cli.mcp:mcp",
     "memory": "roost.cli.memories:memory",
     "migrate": "roost.cli.admin:migrate",
     "observation": "roost.cli.memories:observation",
