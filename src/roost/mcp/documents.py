@@ -76,11 +76,14 @@ def doc_patch(
     caller: Caller,
     collection: CollectionName,
     key: Key,
-    ops: Annotated[list[dict[str, Any]], arg("JSON Patch operations (RFC 6902), e.g. "
-                                             "[{'op': 'replace', 'path': '/status', 'value': 'done'}]")],
+    ops: Annotated[list[dict[str, Any]], arg(
+        "operations, applied in order: {'op': 'set', 'path': 'status', 'value': 'done'}; 'merge' (value, optional "
+        "path: an RFC 7396 merge), 'remove' (path), 'append' (path, value, optional max_len), 'increment' (path, "
+        "optional by). Paths are dotted, with [n] or [id=x] for array elements: 'steps[id=s1].done'")],
     expected_version: Annotated[int | None, arg("apply only if the document is at this version")] = None,
 ) -> Doc:
-    """Change part of a document: all operations apply, or none (a failed test op changes nothing)."""
+    """Change part of a document: all operations apply, or none. Two agents patching different
+    fields of one document both keep their change."""
     return _doc(caller.store.documents.patch(collection, key, ops, expected_version=expected_version,
                                              agent=caller.agent))
 
@@ -105,7 +108,8 @@ def doc_query(
 
 @tools.tool(read_only=True)
 def doc_history(caller: Caller, collection: CollectionName, key: Key) -> list[Version]:
-    """The versions of a document that are kept: who wrote each, when, and the patch that made it."""
+    """The versions of a document that are kept, newest first: who wrote each, when, and the patch
+    that made it (null: a whole body was put)."""
     return caller.store.documents.history(collection, key)
 
 

@@ -31,13 +31,17 @@ def lock_acquire(
     mode: Annotated[str, arg("'exclusive', or 'shared' (many shared holders, no exclusive one)")] = "exclusive",
     wait: Annotated[float, arg(f"seconds to wait for the lock to become free, at most {MAX_WAIT:g}",
                                ge=0, le=MAX_WAIT)] = 0.0,
+    required: Annotated[bool, arg("true: fail with a retryable not_acquired error instead of answering with the "
+                                  "holders")] = False,
 ) -> LockAttempt:
     """Try to take a lock for this agent. Not getting it is an answer, not an error: the result
-    names the current holders."""
+    names the current holders (unless ``required``)."""
     locks = caller.store.locks
     lease = locks.acquire(name, owner=caller.agent, ttl=ttl, mode=mode, wait=wait)
     if lease is not None:
         return LockAttempt(True, lease)
+    if required:
+        raise locks.not_acquired(name, caller.agent, wait)
     return LockAttempt(False, None, [h for h in locks.list(name) if h.name == name])
 
 
