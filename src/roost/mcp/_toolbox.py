@@ -35,7 +35,7 @@ from roost.store import Store
 log = logging.getLogger("roost.mcp")
 
 MAX_WAIT = 60.0
-"""The longest a waiting tool (signal_wait, events_wait, lock_acquire's wait) may wait, in seconds.
+"""The longest a waiting tool (signal_wait, event_wait, lock_acquire's wait) may wait, in seconds.
 An MCP call holds the agent's turn; a longer wait is a loop of calls."""
 
 
@@ -153,9 +153,3 @@ def output_model(record: type[Any]) -> type[BaseModel]:
 def annotations_of(spec: ToolSpec) -> ToolAnnotations:
     return ToolAnnotations(read_only_hint=spec.read_only, destructive_hint=spec.destructive,
                            idempotent_hint=spec.idempotent, open_world_hint=False)
-
-
-def need(value: str | None, what: str) -> str:
-    if value is None or not value.strip():
-        raise errors.InvalidArgument(f"{what} must not be empty")
-    return value

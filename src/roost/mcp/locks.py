@@ -23,7 +23,7 @@ class LockAttempt:
     holders: list[LockHolder] = field(default_factory=list)
 
 
-@tools.tool()
+@tools.tool(waits=True)
 def lock_acquire(
     caller: Caller,
     name: Name,
