@@ -163,6 +163,36 @@ def shared_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPath
     return make_url(request.param, request, tmp_path_factory)
 
 
+ASYNC_CONFORMANCE = {"test_signals", "test_locks", "test_agents", "test_tasks", "test_events", "test_memory",
+                     "test_documents", "test_workflows", "test_search", "test_store"}
+"""The conformance modules that run twice: through the sync face and through the async one. (The
+bad-input modules run once: validation is the same code in both faces, run before any I/O.)"""
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rsplit(".", 1)[-1]
+    if module in ASYNC_CONFORMANCE and "url" in metafunc.fixturenames and "face" in metafunc.fixturenames:
+        metafunc.parametrize("face", ["sync", "async"], indirect=True)
+
+
+@pytest.fixture(autouse=True)
+def face(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """``async``: this test's ``roost.connect`` gives a store whose every call goes through the
+    async face (tests/async_through.py), so the conformance suite checks both faces."""
+    kind = str(getattr(request, "param", "sync"))
+    if kind != "async":
+        yield kind
+        return
+    import roost
+    from tests.async_through import Through, stop_all
+
+    monkeypatch.setattr(roost, "connect", Through)
+    try:
+        yield kind
+    finally:
+        stop_all()
+
+
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     """No test sees the developer's ROOST_* settings or a roost.toml above the checkout."""

@@ -1,68 +1,51 @@
-"""The asyncio face of :class:`roost.store.Store`: every method is the sync one, run on a worker
-thread with ``asyncio.to_thread``, so no logic exists twice. Kept apart from the sync store so that
-a program (or a CLI call) that never awaits does not import asyncio.
+"""The asyncio face of :class:`roost.store.Store`: the same methods, awaited, typed as the sync ones.
+
+Its methods are generated (:mod:`roost._async_areas`, by ``tools/gen_async.py``); each runs the
+sync method in a bridged greenlet (:mod:`roost._bridge`) with the store's backend swapped, for that
+call, for an async one: psycopg's ``AsyncConnection`` pool on PostgreSQL, and on SQLite (whose
+driver is synchronous) the sync backend on an executor of the store's own sized to its pool. The
+domain code, the retry rules and the error translation are the sync ones, run once.
+
+Kept apart from the sync store so that a program (or a CLI call) that never awaits does not
+import asyncio or greenlet.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Generator, Iterable
+import contextvars
+from collections.abc import AsyncIterator, Callable, Generator
 from contextlib import asynccontextmanager
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from roost import errors
+from roost import _bridge, errors
+from roost._async_areas import AsyncArtifactsBase, AsyncLocksBase, AsyncStoreFace
+from roost.backends.bridged import AsyncBackend, Bridged, Offloaded
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
-    from roost import audit, diagnostics, migrations
-    from roost.locks import HeldLock, Locks
-    from roost.maintenance.backup import BackupInfo
-    from roost.maintenance.cleanup import Report, Status
-    from roost.maintenance.exchange import ExportInfo
-    from roost.maintenance.importing import LoadInfo
-    from roost.memory.artifacts import Artifact, Artifacts, ArtifactStream
-    from roost.search.hits import Results
-    from roost.search.names import Match
-    from roost.store import Store, StoreInfo
+    from roost.locks import HeldLock
+    from roost.memory.artifacts import Artifact, ArtifactStream
+    from roost.store import Store
 
 T = TypeVar("T")
+A = TypeVar("A")
 P = ParamSpec("P")
 
 
-class AsyncFacade:
-    """The awaitable twin of a sync facade (``signals``, ``locks``, ``agents``): each method is the
-    sync one, run on a worker thread. Attributes that are not methods are passed through."""
-
-    def __init__(self, target: object) -> None:
-        self._target = target
-
-    def __getattr__(self, name: str) -> Any:
-        attr = getattr(self._target, name)
-        if not callable(attr):
-            return attr
-
-        async def call(*args: Any, **kwargs: Any) -> Any:
-            return await asyncio.to_thread(attr, *args, **kwargs)
-
-        call.__doc__ = attr.__doc__
-        return call
-
-
-class AsyncLocks(AsyncFacade):
+class AsyncLocks(AsyncLocksBase):
     """``locks`` of an :class:`AsyncStore`; ``hold`` is an ``async with`` block."""
 
-    def __init__(self, target: Locks) -> None:
-        super().__init__(target)
-        self._locks = target
-
     @asynccontextmanager
-    async def hold(self, name: str, **options: Any) -> AsyncIterator[HeldLock]:
-        held = await asyncio.to_thread(self._locks.hold, name, **options)
+    async def hold(self, name: str, *, owner: str | None = None, ttl: float = 30.0, mode: str = "exclusive",
+                   wait: float = 0.0, renew_every: float | None = None,
+                   on_lost: Callable[[errors.LeaseLost], None] | None = None) -> AsyncIterator[HeldLock]:
+        """:meth:`roost.locks.Locks.hold` as ``async with``: acquired (or LockNotAcquired), renewed
+        in the background while the block runs, released after it."""
+        held = await self._face._call(self._sync.hold, name, owner=owner, ttl=ttl, mode=mode, wait=wait,
+                                      renew_every=renew_every, on_lost=on_lost)
         try:
             yield held
-        except BaseException as exc:
+        except BaseException as exc:  # (the release joins the renewing thread: done on a thread)
             await asyncio.to_thread(held.__exit__, type(exc), exc, exc.__traceback__)
             raise
         else:
@@ -72,39 +55,49 @@ class AsyncLocks(AsyncFacade):
 class AsyncArtifactStream:
     """An artifact's content, read a chunk at a time with ``async for``."""
 
-    def __init__(self, stream: ArtifactStream) -> None:
+    def __init__(self, face: AsyncStore, stream: ArtifactStream) -> None:
+        self._face = face
         self._stream = stream
         self.artifact: Artifact = stream.artifact
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         for seq in range(self.artifact._chunks):
-            yield await asyncio.to_thread(self._stream.read_chunk, seq)
+            yield await self._face._call(self._stream.read_chunk, seq)
 
 
-class AsyncArtifacts(AsyncFacade):
+class AsyncArtifacts(AsyncArtifactsBase):
     """``artifacts`` of an :class:`AsyncStore`; ``open`` gives an ``async for`` stream of chunks."""
 
-    def __init__(self, target: Artifacts) -> None:
-        super().__init__(target)
-        self._artifacts = target
-
     async def open(self, name: str, version: int | None = None) -> AsyncArtifactStream:
-        return AsyncArtifactStream(await asyncio.to_thread(self._artifacts.open, name, version))
+        """:meth:`roost.memory.artifacts.Artifacts.open`: the content, one chunk per ``async for`` step."""
+        return AsyncArtifactStream(self._face, await self._face._call(self._sync.open, name, version))
 
 
-class AsyncStore:
+class AsyncStore(AsyncStoreFace):
     """The asyncio face of :class:`Store`: the same operations, awaited.
 
     Use ``async with roost.connect_async(...) as store`` or ``store = await roost.connect_async()``.
+    A store belongs to the event loop that opened it.
     """
 
     def __init__(self, opener: Callable[[], Store]) -> None:
         self._opener = opener
         self._store: Store | None = None
+        self._backend: AsyncBackend | None = None
+        self._bridged: Bridged | None = None
+        self._areas: dict[str, Any] = {}
 
     async def open(self) -> AsyncStore:
         if self._store is None:
-            self._store = await asyncio.to_thread(self._opener)
+            store = await asyncio.to_thread(self._opener)
+            try:
+                backend = await _async_backend(store)
+            except BaseException:
+                await asyncio.to_thread(store.close)
+                raise
+            self._backend, self._bridged = backend, Bridged(backend, store._backend)
+            store._async_face = self
+            self._store = store
         return self
 
     def __await__(self) -> Generator[Any, None, AsyncStore]:
@@ -124,146 +117,69 @@ class AsyncStore:
         return self._store
 
     @property
-    def signals(self) -> Any:
-        """:class:`roost.signals.Signals`, awaited."""
-        return AsyncFacade(self.sync.signals)
+    def backend(self) -> str:
+        """``sqlite`` (for files and ``memory://``) or ``postgresql``."""
+        return self.sync.backend
 
     @property
-    def locks(self) -> AsyncLocks:
-        """:class:`roost.locks.Locks`, awaited; ``async with store.locks.hold(...)``."""
-        return AsyncLocks(self.sync.locks)
+    def project(self) -> str:
+        return self.sync.project
 
-    @property
-    def agents(self) -> Any:
-        """:class:`roost.agents.Agents`, awaited."""
-        return AsyncFacade(self.sync.agents)
+    def _area(self, name: str, kind: Callable[[Any, Any], A]) -> A:
+        area = self._areas.get(name)
+        if area is None:
+            area = self._areas[name] = kind(self, getattr(self.sync, name))
+        return area
 
-    @property
-    def tasks(self) -> Any:
-        """:class:`roost.tasks.Tasks`, awaited."""
-        return AsyncFacade(self.sync.tasks)
+    async def _call(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the sync ``fn`` bridged, with this face's async backend (see the module docstring)."""
+        store = self.sync
+        ctx = contextvars.copy_context()
+        ctx.run(store._via.set, self._bridged)
+        return await _bridge.run(ctx, fn, *args, **kwargs)
 
-    @property
-    def events(self) -> Any:
-        """:class:`roost.events.Events`, awaited; a subscription works with ``async for``."""
-        return AsyncFacade(self.sync.events)
-
-    @property
-    def sessions(self) -> Any:
-        """:class:`roost.memory.sessions.Sessions`, awaited."""
-        return AsyncFacade(self.sync.sessions)
-
-    @property
-    def transcripts(self) -> Any:
-        """:class:`roost.memory.transcripts.Transcripts`, awaited."""
-        return AsyncFacade(self.sync.transcripts)
-
-    @property
-    def memories(self) -> Any:
-        """:class:`roost.memory.memories.Memories`, awaited."""
-        return AsyncFacade(self.sync.memories)
-
-    @property
-    def observations(self) -> Any:
-        """:class:`roost.memory.observations.Observations`, awaited."""
-        return AsyncFacade(self.sync.observations)
-
-    @property
-    def artifacts(self) -> AsyncArtifacts:
-        """:class:`roost.memory.artifacts.Artifacts`, awaited; ``async for chunk in await
-        store.artifacts.open(name)`` streams content."""
-        return AsyncArtifacts(self.sync.artifacts)
-
-    @property
-    def documents(self) -> Any:
-        """:class:`roost.documents.area.Documents`, awaited."""
-        return AsyncFacade(self.sync.documents)
-
-    @property
-    def workflows(self) -> Any:
-        """:class:`roost.workflows.area.Workflows`, awaited."""
-        return AsyncFacade(self.sync.workflows)
-
-    @property
-    def runs(self) -> Any:
-        """:class:`roost.workflows.area.Runs`, awaited."""
-        return AsyncFacade(self.sync.runs)
-
-    async def search(self, query: str, **options: Any) -> Results:
-        """:meth:`roost.store.Store.search`, awaited."""
-        return await asyncio.to_thread(self.sync.search, query, **options)
-
-    async def find(self, name: str, **options: Any) -> list[Match]:
-        """:meth:`roost.store.Store.find`, awaited."""
-        return await asyncio.to_thread(self.sync.find, name, **options)
-
-    async def audit_log(self, limit: int = 100) -> list[audit.AuditEntry]:
-        return await self._call(self.sync.audit_log, limit)
-
-    async def _call(self, method: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await asyncio.to_thread(method, *args, **kwargs)
+    async def _threaded(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
+        """Run the sync ``fn`` on a worker thread with the sync backend: what reads files or runs
+        long batches. Not inside ``async with store.transaction()``, whose connection is the async one."""
+        if self.sync._tx.get() is not None:
+            raise errors.InvalidArgument(f"{getattr(fn, '__name__', 'this call')} cannot run inside "
+                                         "`async with store.transaction()`")
+        return await asyncio.to_thread(fn, *args, **kwargs)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncStore]:
+        """Make every call inside the block one atomic unit (a savepoint when nested), as
+        :meth:`Store.transaction` does. Cancelling a call inside it rolls the whole block back."""
         store = self.sync
-        if store._closed:
+        if store._closed or self._backend is None:
             raise errors.StoreClosed()
-        manager = store._backend.transaction(store._tx.get())
-        handle = await asyncio.to_thread(manager.__enter__)
-        token = store._tx.set(handle)
-        try:
-            yield self
-        except BaseException as exc:
-            store._tx.reset(token)
-            if not await asyncio.to_thread(manager.__exit__, type(exc), exc, exc.__traceback__):
-                raise
-        else:
-            store._tx.reset(token)
-            await asyncio.to_thread(manager.__exit__, None, None, None)
-
-    async def migrate(self, target: int | None = None) -> list[int]:
-        return await self._call(self.sync.migrate, target)
-
-    async def migration_status(self) -> list[migrations.MigrationState]:
-        return await self._call(self.sync.migration_status)
-
-    async def get_project(self) -> diagnostics.Project | None:
-        return await self._call(self.sync.get_project)
-
-    async def now(self) -> datetime:
-        return await self._call(self.sync.now)
-
-    async def info(self) -> StoreInfo:
-        return await self._call(self.sync.info)
-
-    async def doctor(self) -> list[diagnostics.Check]:
-        return await self._call(self.sync.doctor)
-
-    async def cleanup(self, kinds: Iterable[str] | None = None, *, dry_run: bool = False) -> Report:
-        """:meth:`roost.store.Store.cleanup`, awaited."""
-        return await self._call(self.sync.cleanup, kinds, dry_run=dry_run)
-
-    async def cleanup_status(self) -> Status:
-        return await self._call(self.sync.cleanup_status)
-
-    async def backup(self, path: str | Path, *, overwrite: bool = False) -> BackupInfo:
-        """:meth:`roost.store.Store.backup`, awaited (on a worker thread: the loop keeps running)."""
-        return await self._call(self.sync.backup, path, overwrite=overwrite)
-
-    async def export(self, out: TextIO) -> ExportInfo:
-        """:meth:`roost.store.Store.export`, awaited (on a worker thread: the loop keeps running)."""
-        return await self._call(self.sync.export, out)
-
-    async def import_file(self, path: str | Path, *, replace: bool = False) -> LoadInfo:
-        """:meth:`roost.store.Store.import_file`, awaited (on a worker thread: the loop keeps running)."""
-        return await self._call(self.sync.import_file, path, replace=replace)
-
-    async def notify(self, channel: str, payload: str = "") -> None:
-        await self._call(self.sync.notify, channel, payload)
+        async with self._backend.transaction(store._tx.get()) as handle:
+            token = store._tx.set(handle)
+            try:
+                yield self
+            finally:
+                store._tx.reset(token)
 
     async def close(self) -> None:
+        """Close both backends; later calls raise StoreClosed (properties still answer)."""
+        backend, self._backend = self._backend, None
+        if backend is not None:
+            await backend.close()
         if self._store is not None:
             await asyncio.to_thread(self._store.close)
 
     def __repr__(self) -> str:
         return f"<roost.AsyncStore of {self._store!r}>"
+
+
+async def _async_backend(store: Store) -> AsyncBackend:
+    """The async backend beside ``store``'s sync one: native on PostgreSQL, offloaded on SQLite."""
+    if store.backend == "postgresql":
+        from roost.backends.postgres import PostgresBackend
+        from roost.backends.postgres_async import AsyncPostgresBackend
+
+        assert isinstance(store._backend, PostgresBackend)
+        backend = AsyncPostgresBackend(store._backend)
+        await backend.open()
+        return backend
+    return Offloaded(store._backend, store.settings.pool_max_size)

@@ -3,9 +3,9 @@
 An operation is a generator function. It yields the statements it needs (a named :class:`Query`,
 a :class:`Batch` of rows for a bulk load, or a :class:`Script` of DDL for migrations), receives
 each :class:`Result`, and returns its value. It never touches a connection: a backend runs it with
-:func:`drive` on whichever connection or transaction it chose, and the async face runs that same
-call on a worker thread. The operation knows no SQL dialect; the backends map query names to their
-dialect's SQL.
+:func:`drive` on whichever connection or transaction it chose (an async backend awaits each step
+with :func:`drive_async`). The operation knows no SQL dialect; the backends map query names to
+their dialect's SQL.
 
 An operation marked :func:`atomic` runs in one write transaction (``BEGIN IMMEDIATE`` on SQLite);
 an unmarked one runs its statements in autocommit, which is what a single-statement operation wants:
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Generator, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple, TypeVar
 
@@ -136,3 +136,13 @@ def drive(op: Op[T], run: Callable[[Step], Result]) -> T:
 def to_datetime(epoch: float) -> datetime:
     """A time as it crosses the backend contract (epoch seconds, the database's clock) as a UTC datetime."""
     return datetime.fromtimestamp(epoch, UTC)
+
+
+async def drive_async(op: Op[T], run: Callable[[Step], Awaitable[Result]]) -> T:
+    """:func:`drive`, awaiting each step: the same operation, run by an async backend."""
+    try:
+        step = next(op)
+        while True:
+            step = op.send(await run(step))
+    except StopIteration as stop:
+        return stop.value  # type: ignore[no-any-return]

@@ -22,7 +22,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -415,6 +415,8 @@ class _WakeHub:
         self.generation = 0
         self._stop = threading.Event()
         self._probed = False
+        self._awaiting: set[Callable[[], None]] = set()
+        """How to wake each waiter of the async face: it awaits on the loop, holding no thread."""
         self._thread = threading.Thread(target=self._run, name="roost-event-wakeups", daemon=True)
         self._thread.start()
 
@@ -422,6 +424,9 @@ class _WakeHub:
         with self._cond:
             self.generation += 1
             self._cond.notify_all()
+            awaiting = list(self._awaiting)
+        for wake in awaiting:
+            wake()
 
     def _open(self) -> Listener:
         listener = self._store.listener([CHANNEL])
@@ -463,10 +468,38 @@ class _WakeHub:
                 listener.close()
 
     def wait(self, seen: int, timeout: float) -> int:
-        """Wait until the generation moves past ``seen`` or ``timeout`` passes; the generation now."""
+        """Wait until the generation moves past ``seen`` or ``timeout`` passes; the generation now.
+        In a call of the async face the wait is awaited on the loop (no thread waits for it)."""
+        if self._store._via.get() is not None:
+            from roost._bridge import await_
+
+            return await_(self._wait_async(seen, timeout))
         with self._cond:
             self._cond.wait_for(lambda: self.generation != seen or self._stop.is_set(), timeout)
             return self.generation
+
+    async def _wait_async(self, seen: int, timeout: float) -> int:
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def wake() -> None:  # (called on the wake-up thread)
+            with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits any more
+                loop.call_soon_threadsafe(changed.set)
+
+        with self._cond:
+            if self.generation != seen or self._stop.is_set():
+                return self.generation
+            self._awaiting.add(wake)
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(timeout):
+                    await changed.wait()
+        finally:
+            with self._cond:
+                self._awaiting.discard(wake)
+        return self.generation
 
     def close(self) -> None:
         self._stop.set()
@@ -543,8 +576,12 @@ class Subscription:
     async def __anext__(self) -> Event:
         import asyncio  # here, so that a program that never awaits does not import it
 
+        face = self._events._store._async_face
         while not self._closed.is_set():
-            event = await asyncio.to_thread(self.get, self._poll)  # short waits, so close() is noticed
+            if face is not None:  # (the async face's subscription: its waits are awaited, holding no thread)
+                event = await face._call(self.get, None)
+            else:
+                event = await asyncio.to_thread(self.get, self._poll)  # short waits, so close() is noticed
             if event is not None:
                 return event
         raise StopAsyncIteration

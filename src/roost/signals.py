@@ -195,7 +195,7 @@ class Signals:
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return None
-                time.sleep(min(left, 1.0))
+                self._store._pause(min(left, 1.0))
 
     def _wait_subscribed(self, attempt: Callable[[], Signal | None], key: str, deadline: float) -> Signal | None:
         with self._store.events.subscribe("signal.set", refs={"key": key}, after="now", poll=0.25) as changes:

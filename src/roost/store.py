@@ -1,10 +1,11 @@
 """The Python faces: :class:`Store` (sync) and :class:`AsyncStore`.
 
 Both are thin. A method hands one operation (see :mod:`roost._op`) to the backend and returns what
-it returns; the async face (:mod:`roost._async`) runs the very same call on a worker thread, so
-there is no second copy of any logic to keep in step. The open transaction lives in a context
-variable, which ``asyncio.to_thread`` carries into the worker, so ``async with store.transaction()``
-works as the sync form does.
+it returns; the async face (:mod:`roost._async`) runs the very same method in a bridged greenlet
+(:mod:`roost._bridge`), with the backend swapped, for that call only, for one that awaits (the
+``_via`` context variable), so there is no second copy of any logic to keep in step. The open
+transaction lives in a context variable too, so ``async with store.transaction()`` works as the
+sync form does.
 
 The areas (``store.signals``, ``store.tasks``, …) are attached on first use, so a process that
 reads one signal imports the signals module and nothing of the queue or the event log: a CLI call
@@ -31,6 +32,7 @@ from roost.config import Settings, resolve
 
 if TYPE_CHECKING:
     from roost import audit, diagnostics
+    from roost._async import AsyncStore
     from roost.agents import Agents
     from roost.documents.area import Documents
     from roost.events import Events
@@ -91,6 +93,11 @@ class Store:
         self._backend: Backend = open_backend(settings)
         self._mset = migration_set or migrations.MigrationSet.bundled(self._backend.dialect)
         self._tx: contextvars.ContextVar[Any] = contextvars.ContextVar(f"roost_tx_{next(_ids)}", default=None)
+        self._via: contextvars.ContextVar[Backend | None] = contextvars.ContextVar(f"roost_via_{next(_ids)}",
+                                                                                   default=None)
+        """The backend of the async face while one of its calls runs (see roost._async), else None."""
+        self._async_face: AsyncStore | None = None
+        """The async face over this store, once one is opened on it."""
         self._closed = False
         self._janitor: Janitor | None = None
         try:
@@ -302,17 +309,18 @@ class Store:
         tx = self._tx.get()
         make, atomic = partial(fn, *args, **kwargs), is_atomic(fn)
         repeatable = is_repeatable(fn)
+        backend = self._via.get() or self._backend
         try:
-            return self._backend.execute(make, atomic, tx)
+            return backend.execute(make, atomic, tx)
         except errors.ConnectionLost:
             if tx is not None or not repeatable:
                 raise
         except errors.ServerUnreachable:
             if tx is not None:
                 raise  # (outside a transaction nothing was sent, so any operation may run again)
-        return self._again(make, atomic, repeatable)
+        return self._again(backend, make, atomic, repeatable)
 
-    def _again(self, make: Callable[[], Op[T]], atomic: bool, repeatable: bool) -> T:
+    def _again(self, backend: Backend, make: Callable[[], Op[T]], atomic: bool, repeatable: bool) -> T:
         """Run an operation again after a lost connection (a killed backend, a server restart) or
         an unreachable server, backing off until the server answers or ``connect_timeout`` has
         passed. An operation that is not repeatable is run again only while nothing was sent."""
@@ -321,9 +329,9 @@ class Store:
         deadline = time.monotonic() + self.settings.connect_timeout
         delay = 0.05
         while True:
-            time.sleep(delay * (0.5 + random.random()))
+            self._pause(delay * (0.5 + random.random()))
             try:
-                return self._backend.execute(make, atomic, None)
+                return backend.execute(make, atomic, None)
             except errors.ConnectionLost:
                 if not repeatable or self._closed or time.monotonic() + delay > deadline:
                     raise
@@ -332,13 +340,22 @@ class Store:
                     raise
             delay = min(delay * 2, 1.0)
 
+    def _pause(self, seconds: float) -> None:
+        """Sleep; in a call of the async face, await the sleep instead, so the loop runs on."""
+        if self._via.get() is None:
+            time.sleep(seconds)
+        else:
+            from roost._bridge import sleep
+
+            sleep(seconds)
+
     @contextmanager
     def transaction(self) -> Iterator[Store]:
         """Make every operation inside the block one atomic unit. A nested block is a savepoint:
         if it raises, only its own changes are undone."""
         if self._closed:
             raise errors.StoreClosed()
-        with self._backend.transaction(self._tx.get()) as handle:
+        with (self._via.get() or self._backend).transaction(self._tx.get()) as handle:
             token = self._tx.set(handle)
             try:
                 yield self

@@ -371,7 +371,8 @@ def test_async_face(url):
             stream = await store.artifacts.open("f")
             got = [chunk async for chunk in stream]
             assert b"".join(got) == b"x" * (CHUNK_BYTES + 1)
-            assert (await store.sessions.get(s.id)).entry_count == 1
+            session = await store.sessions.get(s.id)
+            assert session is not None and session.entry_count == 1
 
     asyncio.run(run())
 

@@ -149,7 +149,7 @@ def test_async_signals(url):
         async with roost.connect_async(url) as store:
             assert await store.signals.set("a", [1, 2]) == 1
             found = await store.signals.get("a")
-            assert found.value == [1, 2]
+            assert found is not None and found.value == [1, 2]
             assert [s.key for s in await store.signals.list()] == ["a"]
 
     asyncio.run(main())

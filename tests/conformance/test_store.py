@@ -140,10 +140,10 @@ def test_async_store(url):
             assert project is not None and project.name == "async"
             with pytest.raises(KeyError):
                 async with store.transaction():
-                    await asyncio.to_thread(store.sync._execute, diagnostics.project_ensure, "a-rolled")
+                    await store._call(store.sync._execute, diagnostics.project_ensure, "a-rolled")
                     raise KeyError
             async with store.transaction():
-                await asyncio.to_thread(store.sync._execute, diagnostics.project_ensure, "a-kept")
+                await store._call(store.sync._execute, diagnostics.project_ensure, "a-kept")
             assert (await store.info()).schema_version >= 1
             assert [c for c in await store.doctor() if c.level == "fail"] == []
             return store.sync

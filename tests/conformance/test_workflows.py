@@ -45,7 +45,7 @@ def counted(store):
     """Statements each call of the store runs: the steps its operations yield (each one statement,
     or one block on SQLite)."""
     seen = []
-    backend = store._backend
+    backend = getattr(store, "bridged_backend", store._backend)  # (the async run: its backend)
     original = backend.execute
 
     def execute(make, atomic, tx):
@@ -529,6 +529,9 @@ def test_the_async_face(url):
             r = await s.runs.start("w", "task:1")
             await s.runs.phase_start(r.id, "a")
             await s.runs.phase_finish(r.id, "a")
-            return (await s.runs.advance(r.id)).outcome, (await s.runs.get(r.id)).status
+            outcome = (await s.runs.advance(r.id)).outcome
+            detail = await s.runs.get(r.id)
+            assert detail is not None
+            return outcome, detail.status
 
     assert asyncio.run(main()) == ("completed", "completed")

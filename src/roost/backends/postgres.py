@@ -69,12 +69,7 @@ class PostgresBackend:
         self._settings = settings
         self._sql = queries("postgresql")
         self._masked = settings.url.masked
-        self._kwargs: dict[str, Any] = {
-            "autocommit": True,
-            "prepare_threshold": 5 if settings.pg_prepare else None,
-            "application_name": "roost",
-            "options": f"-c statement_timeout={int(settings.statement_timeout * 1000)}",
-        }
+        self._kwargs = connection_options(settings)
         self.lose_answers = 0
         """Fault injection for tests: the next this many operations run on a pooled connection
         commit, and then their answer is lost as if the connection broke right after COMMIT."""
@@ -141,7 +136,7 @@ class PostgresBackend:
     def _run_batch(conn: psycopg.Connection[Any], sql: str, rows: Sequence[tuple[Any, ...]]) -> Result:
         """COPY for a ``COPY … FROM STDIN`` statement, else executemany (psycopg pipelines it)."""
         with conn.cursor() as cur:
-            if _is_copy(sql):
+            if is_copy(sql):
                 with cur.copy(sql) as copy:
                     for row in rows:
                         copy.write_row(row)
@@ -163,7 +158,7 @@ class PostgresBackend:
         except psycopg_pool.PoolTimeout as exc:  # first: it is a psycopg.OperationalError too
             raise self._pool_timeout() from exc
         except psycopg.Error as exc:
-            error = _translate(exc)
+            error = translate(exc)
             if isinstance(error, errors.ConnectionLost) and tx is None:
                 self._discard_broken()
             raise error from exc
@@ -176,20 +171,7 @@ class PostgresBackend:
             self._pool.check()
 
     def _pool_timeout(self) -> errors.PoolTimeout | errors.ServerUnreachable:
-        """Why no connection came within ``acquire_timeout``: every one was in use (the pool is
-        full: PoolTimeout), or the pool could not open one (the server is down: ServerUnreachable,
-        and nothing was sent). Callers decide differently on each, so the two are told apart."""
-        stats = self._pool.get_stats()
-        if stats.get("pool_size", 0) >= self._settings.pool_max_size:
-            return errors.PoolTimeout(
-                f"all {self._settings.pool_max_size} PostgreSQL connections stayed in use for "
-                f"acquire_timeout = {self._settings.acquire_timeout:g} s; raise pool_max_size or acquire_timeout, "
-                f"or hold connections for less time"
-            )
-        return errors.ServerUnreachable(
-            f"cannot reach PostgreSQL at {self._masked}: no connection could be opened within "
-            f"acquire_timeout = {self._settings.acquire_timeout:g} s (nothing was sent)"
-        )
+        return pool_timeout(self._pool.get_stats(), self._settings)
 
     @contextmanager
     def transaction(self, parent: Any | None) -> Iterator[psycopg.Connection[Any]]:
@@ -203,7 +185,7 @@ class PostgresBackend:
         except psycopg_pool.PoolTimeout as exc:
             raise self._pool_timeout() from exc
         except psycopg.Error as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
 
     # -- wake-ups -----------------------------------------------------------------------------
 
@@ -217,7 +199,7 @@ class PostgresBackend:
         except psycopg_pool.PoolTimeout as exc:
             raise self._pool_timeout() from exc
         except psycopg.Error as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
 
     @contextmanager
     def snapshot(self) -> Iterator[Any]:
@@ -230,7 +212,7 @@ class PostgresBackend:
         except psycopg_pool.PoolTimeout as exc:
             raise self._pool_timeout() from exc
         except psycopg.Error as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
 
     def backup(self, target: Path) -> str:
         from roost.backends import postgres_dump
@@ -273,7 +255,7 @@ class _Listener:
         try:
             self._conn.execute(self._seen, {"id": self._id})
         except psycopg.Error as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
         self._marked = time.monotonic()
 
     def wait(self, timeout: float) -> bool:
@@ -284,7 +266,7 @@ class _Listener:
             for _ in self._conn.notifies(timeout=timeout, stop_after=1):
                 return True
         except psycopg.Error as exc:
-            raise _translate(exc) from exc
+            raise translate(exc) from exc
         return False
 
     def close(self) -> None:
@@ -293,7 +275,34 @@ class _Listener:
         self._conn.close()
 
 
-def _is_copy(sql: str) -> bool:
+def connection_options(settings: Settings) -> dict[str, Any]:
+    """How every roost connection is set up (sync or async): in autocommit, the statement timeout
+    as a startup parameter (no session state made with SQL, so PgBouncer's transaction mode is safe)."""
+    return {
+        "autocommit": True,
+        "prepare_threshold": 5 if settings.pg_prepare else None,
+        "application_name": "roost",
+        "options": f"-c statement_timeout={int(settings.statement_timeout * 1000)}",
+    }
+
+
+def pool_timeout(stats: dict[str, int], settings: Settings) -> errors.PoolTimeout | errors.ServerUnreachable:
+    """Why no connection came within ``acquire_timeout``: every one was in use (the pool is full:
+    PoolTimeout), or the pool could not open one (the server is down: ServerUnreachable, and
+    nothing was sent). Callers decide differently on each, so the two are told apart."""
+    if stats.get("pool_size", 0) >= settings.pool_max_size:
+        return errors.PoolTimeout(
+            f"all {settings.pool_max_size} PostgreSQL connections stayed in use for "
+            f"acquire_timeout = {settings.acquire_timeout:g} s; raise pool_max_size or acquire_timeout, "
+            f"or hold connections for less time"
+        )
+    return errors.ServerUnreachable(
+        f"cannot reach PostgreSQL at {settings.url.masked}: no connection could be opened within "
+        f"acquire_timeout = {settings.acquire_timeout:g} s (nothing was sent)"
+    )
+
+
+def is_copy(sql: str) -> bool:
     """Whether a named statement is a COPY (its leading comment lines aside)."""
     code = [line for line in sql.splitlines() if line.strip() and not line.lstrip().startswith("--")]
     return bool(code) and code[0].lstrip()[:5].upper() == "COPY "
@@ -317,7 +326,7 @@ def _translate_connect(exc: psycopg.OperationalError, masked: str) -> errors.Roo
     return errors.ServerUnreachable(f"cannot reach PostgreSQL at {masked}: {detail}")
 
 
-def _translate(exc: psycopg.Error) -> errors.RoostError:
+def translate(exc: psycopg.Error) -> errors.RoostError:
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     if isinstance(exc, psycopg.errors.QueryCanceled):
         return errors.StatementTimeout(f"PostgreSQL cancelled a statement: {text}")
