@@ -10,14 +10,14 @@ the answer, or the exception, back in. This is how SQLAlchemy's asyncio extensio
 core; ``greenlet`` is the well-kept library made for it.
 
 So a method of the async face is ``await run(ctx, sync_method, *args)``: one implementation of each
-rule, driven by either face. Code that may run in both worlds asks :func:`bridged` which it is in.
+rule, driven by either face. Code that may run in both worlds knows which it is in from the
+store's ``_via`` context variable (set only for a call of the async face).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, ParamSpec, TypeVar
 
@@ -31,11 +31,6 @@ class _Bridged(greenlet.greenlet):
     """A greenlet running sync roost code for a coroutine (its parent)."""
 
 
-def bridged() -> bool:
-    """Whether the calling code runs in a bridged greenlet: it must then await, never block."""
-    return isinstance(greenlet.getcurrent(), _Bridged)
-
-
 def await_(awaitable: Awaitable[T]) -> T:
     """Await ``awaitable`` on the event loop from bridged sync code, and return its result."""
     current = greenlet.getcurrent()
@@ -47,11 +42,8 @@ def await_(awaitable: Awaitable[T]) -> T:
 
 
 def sleep(seconds: float) -> None:
-    """``time.sleep`` for code that may be bridged: there it awaits ``asyncio.sleep`` instead."""
-    if bridged():
-        await_(asyncio.sleep(seconds))
-    else:
-        time.sleep(seconds)
+    """``time.sleep`` for bridged code: awaits ``asyncio.sleep``, so the loop runs on meanwhile."""
+    await_(asyncio.sleep(seconds))
 
 
 async def run(ctx: contextvars.Context, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
