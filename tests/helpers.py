@@ -266,10 +266,10 @@ def queue_worker(url: str, agent: str, work: float, barrier: Any, out: Any) -> N
                     done += 1
         record.close()
         out.put(("ok", done, lost))
-    except BaseException as exc:
+    except BaseException:
         import traceback
 
-        out.put(("error", repr(exc) + "\n" + traceback.format_exc(limit=-6), 0))
+        out.put(("error", traceback.format_exc(), 0))  # (whole: which call gave up matters)
 
 
 def event_publisher(url: str, index: int, count: int, barrier: Any, out: Any, durable: bool = False) -> None:

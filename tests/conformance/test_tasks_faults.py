@@ -19,6 +19,9 @@ from tests.helpers import create_completions, queue_worker
 
 pytestmark = pytest.mark.slow
 TOTAL, WORKERS = 3000, 4
+KILL_EVERY, KILLED_TOTAL = 0.1, 1500
+"""Kills this often leave connections idle in a pool dead within a retry's backoff: repeats that
+took them (and not fresh ones) gave up after ``connect_timeout`` before the pool was tested first."""
 
 
 def _start_workers(url: str) -> tuple[list[Any], Any]:
@@ -31,30 +34,31 @@ def _start_workers(url: str) -> tuple[list[Any], Any]:
     return procs, out
 
 
-def _finish(url: str, procs: list[Any], out: Any) -> int:
+def _finish(url: str, procs: list[Any], out: Any, total: int = TOTAL) -> int:
     results = [out.get(timeout=240) for _ in procs]
     for p in procs:
         p.join(timeout=30)
-    assert all(r[0] == "ok" for r in results), results
-    _exactly_once(url, TOTAL, require_record=True)
+    failed = [r[1] for r in results if r[0] != "ok"]
+    assert not failed, "a worker failed:\n" + "\n".join(map(str, failed))
+    _exactly_once(url, total, require_record=True)
     return sum(r[2] for r in results)
 
 
-def _seed(url: str) -> None:
+def _seed(url: str, total: int = TOTAL) -> None:
     with roost.connect(url) as store:
-        store.tasks.enqueue_many([TaskSpec("job", {"n": i}) for i in range(TOTAL)])
+        store.tasks.enqueue_many([TaskSpec("job", {"n": i}) for i in range(total)])
     create_completions(url)
 
 
 def test_workers_recover_from_killed_connections(pg_url):
-    _seed(pg_url)
+    _seed(pg_url, KILLED_TOTAL)
     procs, out = _start_workers(pg_url)
     killed: list[int] = []
     stop = threading.Event()
 
     def killer() -> None:
         with psycopg.connect(pg_url, autocommit=True) as admin:
-            while not stop.wait(0.25):
+            while not stop.wait(KILL_EVERY):
                 row = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                     "WHERE datname = current_database() AND application_name = 'roost'").fetchone()
                 killed.append(int(row[0]) if row else 0)
@@ -62,7 +66,7 @@ def test_workers_recover_from_killed_connections(pg_url):
     thread = threading.Thread(target=killer)
     thread.start()
     try:
-        _finish(pg_url, procs, out)
+        _finish(pg_url, procs, out, KILLED_TOTAL)
     finally:
         stop.set()
         thread.join()

@@ -70,6 +70,8 @@ class PostgresBackend:
         self._sql = queries("postgresql")
         self._masked = settings.url.masked
         self._kwargs = connection_options(settings)
+        self._suspect = False
+        """Set when a connection was lost: the idle ones are tested before the next operation."""
         self.lose_answers = 0
         """Fault injection for tests: the next this many operations run on a pooled connection
         commit, and then their answer is lost as if the connection broke right after COMMIT."""
@@ -145,6 +147,8 @@ class PostgresBackend:
         return Result([], len(rows))
 
     def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
+        if self._suspect and tx is None:
+            self._discard_broken()
         try:
             with (
                 nullcontext(tx) if tx is not None else self._pool.connection() as conn,
@@ -158,15 +162,24 @@ class PostgresBackend:
         except psycopg_pool.PoolTimeout as exc:  # first: it is a psycopg.OperationalError too
             raise self._pool_timeout() from exc
         except psycopg.Error as exc:
-            error = translate(exc)
-            if isinstance(error, errors.ConnectionLost) and tx is None:
-                self._discard_broken()
-            raise error from exc
+            raise self._lost(exc) from exc
+
+    def _lost(self, exc: psycopg.Error) -> errors.RoostError:
+        error = translate(exc)
+        if isinstance(error, errors.ConnectionLost):
+            self._suspect = True  # test the idle connections too, before the next operation
+        return error
 
     def _discard_broken(self) -> None:
         """After a lost connection, test the idle ones too: a killed backend or a server restart
         breaks all of them, and each would otherwise fail one repeat of the operation in turn,
-        using up its ``connect_timeout``. Broken ones are replaced; this is only on the error path."""
+        using up its ``connect_timeout``. Broken ones are replaced.
+
+        The test runs just before the next operation, not when the loss is seen: the repeat comes
+        after a backoff, and whatever broke during it (connections killed while idle, again and
+        again) would otherwise fail that repeat too, and the next, until the deadline (the
+        connection-killing fault test saw a worker give up so)."""
+        self._suspect = False
         with suppress(psycopg.Error):  # the server is away: the repeat's own backoff waits for it
             self._pool.check()
 
@@ -180,12 +193,14 @@ class PostgresBackend:
                 with parent.transaction():
                     yield parent
                 return
+            if self._suspect:
+                self._discard_broken()
             with self._pool.connection() as conn, conn.transaction():
                 yield conn
         except psycopg_pool.PoolTimeout as exc:
             raise self._pool_timeout() from exc
         except psycopg.Error as exc:
-            raise translate(exc) from exc
+            raise self._lost(exc) from exc
 
     # -- wake-ups -----------------------------------------------------------------------------
 

@@ -48,6 +48,7 @@ class AsyncPostgresBackend:
         settings = sync._settings
         self._settings = settings
         self._named = sync._named
+        self._suspect = False
         self._pool: psycopg_pool.AsyncConnectionPool[Any] = psycopg_pool.AsyncConnectionPool(
             settings.url.raw,
             min_size=settings.pool_min_size,
@@ -92,7 +93,21 @@ class AsyncPostgresBackend:
                 return await drive_async(make(), partial(self._run, conn))
         return await drive_async(make(), partial(self._run, conn))
 
+    async def _discard_broken(self) -> None:
+        """Test the idle connections after a lost one (when and why: PostgresBackend._discard_broken)."""
+        self._suspect = False
+        with suppress(psycopg.Error):
+            await self._pool.check()
+
+    def _lost(self, exc: psycopg.Error) -> errors.RoostError:
+        error = translate(exc)
+        if isinstance(error, errors.ConnectionLost):
+            self._suspect = True  # test the idle connections too, before the next operation
+        return error
+
     async def execute(self, make: Callable[[], Op[T]], atomic: bool, tx: Any | None) -> T:
+        if self._suspect and tx is None:
+            await self._discard_broken()
         try:
             if tx is not None:
                 return await self._drive(tx, make, atomic)
@@ -101,11 +116,7 @@ class AsyncPostgresBackend:
         except psycopg_pool.PoolTimeout as exc:  # first: it is a psycopg.OperationalError too
             raise pool_timeout(self._pool.get_stats(), self._settings) from exc
         except psycopg.Error as exc:
-            error = translate(exc)
-            if isinstance(error, errors.ConnectionLost) and tx is None:
-                with suppress(psycopg.Error):  # test the idle connections too (see PostgresBackend)
-                    await self._pool.check()
-            raise error from exc
+            raise self._lost(exc) from exc
 
     @asynccontextmanager
     async def transaction(self, parent: Any | None) -> AsyncIterator[psycopg.AsyncConnection[Any]]:
@@ -114,12 +125,14 @@ class AsyncPostgresBackend:
                 async with parent.transaction():
                     yield parent
                 return
+            if self._suspect:
+                await self._discard_broken()
             async with self._pool.connection() as conn, conn.transaction():
                 yield conn
         except psycopg_pool.PoolTimeout as exc:
             raise pool_timeout(self._pool.get_stats(), self._settings) from exc
         except psycopg.Error as exc:
-            raise translate(exc) from exc
+            raise self._lost(exc) from exc
 
     def stats(self) -> dict[str, int]:
         """The pool's counters (psycopg_pool's ``get_stats``), for tests and diagnostics."""
