@@ -117,6 +117,14 @@ SPECS: dict[str, Spec] = {
         float, 90 * 86400.0, 0, 10 * 365 * 86400,
         help="seconds a completed, failed or cancelled workflow run is kept with its records (0: forever)"
     ),
+    "checkpoints_kept": Spec(
+        int, 100, 0, 1_000_000,
+        help="newest LangGraph checkpoints of each thread and namespace cleanup keeps (0: all)"
+    ),
+    "checkpoint_thread_max_age": Spec(
+        float, 0.0, 0, 10 * 365 * 86400,
+        help="seconds a LangGraph thread is kept after its newest checkpoint (0: forever)"
+    ),
     "artifact_max_bytes": Spec(int, 64 * 2**20, 1, 2**40, help="largest artifact version, in bytes"),
     "artifact_project_quota_bytes": Spec(
         int, 0, 0, 2**50, help="artifact bytes a project may store, each content once (0: unlimited)"
@@ -159,6 +167,8 @@ class Settings:
     upload_max_age: float = 86400.0
     document_history_max_age: float = 0.0
     run_max_age: float = 90 * 86400.0
+    checkpoints_kept: int = 100
+    checkpoint_thread_max_age: float = 0.0
     artifact_max_bytes: int = 64 * 2**20
     artifact_project_quota_bytes: int = 0
     sources: dict[str, str] = field(default_factory=dict, compare=False)

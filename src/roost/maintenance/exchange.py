@@ -32,9 +32,10 @@ from typing import Any, Protocol, TextIO
 FORMAT = 1
 
 FLOATS = {("evaluations", "score"), ("evaluations", "max_score"), ("run_phases", "cost"), ("tasks", "timeout"),
-          ("tasks", "lease")}
+          ("tasks", "lease"), ("lg_items", "ttl")}
 BOOLS = {("artifacts", "is_text"), ("gate_decisions", "approved"), ("signals", "critical")}
-JSONS = {("events", "refs"), ("events", "payload"), ("sessions", "participants")}
+JSONS = {("events", "refs"), ("events", "payload"), ("sessions", "participants"), ("lg_checkpoints", "versions"),
+         ("lg_checkpoints", "metadata")}
 """``jsonb`` columns, and event payloads: JSON text everywhere, but written by triggers in each
 dialect's own spacing (PostgreSQL's ``json_build_object`` puts spaces around colons)."""
 TAGS = {("memories", "tags")}
@@ -56,7 +57,8 @@ NOT_EXPORTED: dict[str, str] = {
 }
 
 PROJECT_KEYED = frozenset({"signals", "locks", "lock_holders", "agents", "event_consumers", "sessions",
-                           "observation_agents", "artifact_names"})
+                           "observation_agents", "artifact_names", "lg_checkpoints", "lg_blobs", "lg_writes",
+                           "lg_items"})
 """Tables whose primary key is ``project`` and :attr:`Table.order`. Every other table's key is
 unique across projects (ids from one sequence per database), which an import must not collide with."""
 
@@ -106,6 +108,10 @@ TABLES: tuple[Table, ...] = (
     Table("gate_decisions", ("id",), ("run_id", "runs", "id")),
     Table("evaluations", ("id",), ("run_id", "runs", "id")),
     Table("run_outputs", ("id",), ("run_id", "runs", "id")),
+    Table("lg_checkpoints", ("thread_id", "checkpoint_ns", "checkpoint_id")),
+    Table("lg_blobs", ("thread_id", "checkpoint_ns", "channel", "version")),
+    Table("lg_writes", ("thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx")),
+    Table("lg_items", ("namespace", "key")),
 )
 """Every exported table, parents before the tables that point at them."""
 

@@ -96,6 +96,14 @@ KINDS: tuple[Kind, ...] = (
     Kind("runs", "completed, failed and cancelled workflow runs finished run_max_age ago, with all their records",
          (Step("retention_runs", "runs", "run_max_age"),),
          cascade=("run_phases", "gate_decisions", "evaluations", "run_outputs")),
+    Kind("checkpoints", "LangGraph checkpoints beyond the newest checkpoints_kept of each thread and namespace "
+         "(never the newest; threads using a DeltaChannel are left whole), threads whose newest checkpoint is "
+         "checkpoint_thread_max_age old, with their pending writes, and channel values no checkpoint points at",
+         (Step("retention_lg_checkpoints", "lg_checkpoints", "checkpoints_kept", param="keep"),
+          Step("retention_lg_threads", "lg_checkpoints", "checkpoint_thread_max_age"),
+          Step("retention_lg_blobs", "lg_blobs")), cascade=("lg_writes",)),
+    Kind("store_items", "LangGraph store items whose time to live ran out",
+         (Step("retention_lg_items", "lg_items"),)),
 )
 
 BY_NAME = {kind.name: kind for kind in KINDS}

@@ -246,3 +246,67 @@ ON CONFLICT (project) DO UPDATE SET started_at = excluded.started_at, last_by = 
 UPDATE roost.cleanup_state
 SET finished_at = clock_timestamp(), passes = passes + 1, last_by = %(by)s, removed = %(removed)s
 WHERE project = %(project)s
+
+-- name: retention_lg_checkpoints_count
+SELECT count(*) FROM (
+    SELECT row_number() OVER (PARTITION BY thread_id, checkpoint_ns ORDER BY checkpoint_id DESC) AS n
+    FROM roost.lg_checkpoints
+    WHERE project = %(project)s AND thread_id NOT IN (
+        SELECT thread_id FROM roost.lg_checkpoints WHERE project = %(project)s
+          AND (metadata ? 'counters_since_delta_snapshot' OR metadata ? 'delta_writes_versioned'))) r
+WHERE n > %(keep)s
+
+-- name: retention_lg_checkpoints
+-- LangGraph checkpoints beyond the newest keep of each thread and namespace (their writes go by
+-- trigger). Threads using a DeltaChannel are left alone: their latest value is rebuilt from older ones.
+DELETE FROM roost.lg_checkpoints WHERE (project, thread_id, checkpoint_ns, checkpoint_id) IN (
+    SELECT project, thread_id, checkpoint_ns, checkpoint_id FROM (
+        SELECT project, thread_id, checkpoint_ns, checkpoint_id,
+               row_number() OVER (PARTITION BY thread_id, checkpoint_ns ORDER BY checkpoint_id DESC) AS n
+        FROM roost.lg_checkpoints
+        WHERE project = %(project)s AND thread_id NOT IN (
+            SELECT thread_id FROM roost.lg_checkpoints WHERE project = %(project)s
+              AND (metadata ? 'counters_since_delta_snapshot' OR metadata ? 'delta_writes_versioned'))) r
+    WHERE n > %(keep)s LIMIT %(batch)s)
+
+-- name: retention_lg_threads_count
+SELECT count(*) FROM roost.lg_checkpoints
+WHERE project = %(project)s AND thread_id IN (
+    SELECT thread_id FROM roost.lg_checkpoints WHERE project = %(project)s GROUP BY thread_id
+    HAVING max(created_at) <= clock_timestamp() - %(age)s::float8 * interval '1 second')
+
+-- name: retention_lg_threads
+-- Whole LangGraph threads whose newest checkpoint is older than age.
+DELETE FROM roost.lg_checkpoints WHERE (project, thread_id, checkpoint_ns, checkpoint_id) IN (
+    SELECT project, thread_id, checkpoint_ns, checkpoint_id FROM roost.lg_checkpoints
+    WHERE project = %(project)s AND thread_id IN (
+        SELECT thread_id FROM roost.lg_checkpoints WHERE project = %(project)s GROUP BY thread_id
+        HAVING max(created_at) <= clock_timestamp() - %(age)s::float8 * interval '1 second')
+    LIMIT %(batch)s)
+
+-- name: retention_lg_blobs_count
+SELECT count(*) FROM roost.lg_blobs b
+WHERE b.project = %(project)s
+  AND NOT EXISTS (SELECT 1 FROM roost.lg_checkpoints c
+                  WHERE c.project = b.project AND c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+                    AND c.versions ->> b.channel = b.version)
+
+-- name: retention_lg_blobs
+-- Channel values no checkpoint points at any more.
+DELETE FROM roost.lg_blobs WHERE (project, thread_id, checkpoint_ns, channel, version) IN (
+    SELECT b.project, b.thread_id, b.checkpoint_ns, b.channel, b.version FROM roost.lg_blobs b
+    WHERE b.project = %(project)s
+      AND NOT EXISTS (SELECT 1 FROM roost.lg_checkpoints c
+                      WHERE c.project = b.project AND c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+                        AND c.versions ->> b.channel = b.version)
+    LIMIT %(batch)s)
+
+-- name: retention_lg_items_count
+SELECT count(*) FROM roost.lg_items WHERE project = %(project)s AND expires_at <= clock_timestamp()
+
+-- name: retention_lg_items
+-- LangGraph store items whose time to live ran out (reads stopped returning them then).
+DELETE FROM roost.lg_items WHERE (project, namespace, key) IN (
+    SELECT project, namespace, key FROM roost.lg_items
+    WHERE project = %(project)s AND expires_at <= clock_timestamp()
+    LIMIT %(batch)s)

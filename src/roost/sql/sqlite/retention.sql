@@ -247,3 +247,70 @@ ON CONFLICT (project) DO UPDATE SET started_at = excluded.started_at, last_by = 
 UPDATE cleanup_state
 SET finished_at = (julianday('now') - 2440587.5) * 86400.0, passes = passes + 1, last_by = :by, removed = :removed
 WHERE project = :project
+
+-- name: retention_lg_checkpoints_count
+SELECT count(*) FROM (
+    SELECT row_number() OVER (PARTITION BY thread_id, checkpoint_ns ORDER BY checkpoint_id DESC) AS n
+    FROM lg_checkpoints
+    WHERE project = :project AND thread_id NOT IN (
+        SELECT thread_id FROM lg_checkpoints WHERE project = :project
+          AND (json_type(metadata, '$.counters_since_delta_snapshot') IS NOT NULL
+               OR json_type(metadata, '$.delta_writes_versioned') IS NOT NULL)))
+WHERE n > :keep
+
+-- name: retention_lg_checkpoints
+-- LangGraph checkpoints beyond the newest :keep of each thread and namespace (their writes go by
+-- trigger). Threads using a DeltaChannel are left alone: their latest value is rebuilt from older ones.
+DELETE FROM lg_checkpoints WHERE (project, thread_id, checkpoint_ns, checkpoint_id) IN (
+    SELECT project, thread_id, checkpoint_ns, checkpoint_id FROM (
+        SELECT project, thread_id, checkpoint_ns, checkpoint_id,
+               row_number() OVER (PARTITION BY thread_id, checkpoint_ns ORDER BY checkpoint_id DESC) AS n
+        FROM lg_checkpoints
+        WHERE project = :project AND thread_id NOT IN (
+            SELECT thread_id FROM lg_checkpoints WHERE project = :project
+              AND (json_type(metadata, '$.counters_since_delta_snapshot') IS NOT NULL
+                   OR json_type(metadata, '$.delta_writes_versioned') IS NOT NULL)))
+    WHERE n > :keep LIMIT :batch)
+
+-- name: retention_lg_threads_count
+SELECT count(*) FROM lg_checkpoints
+WHERE project = :project AND thread_id IN (
+    SELECT thread_id FROM lg_checkpoints WHERE project = :project GROUP BY thread_id
+    HAVING max(created_at) <= (julianday('now') - 2440587.5) * 86400.0 - :age)
+
+-- name: retention_lg_threads
+-- Whole LangGraph threads whose newest checkpoint is older than :age.
+DELETE FROM lg_checkpoints WHERE (project, thread_id, checkpoint_ns, checkpoint_id) IN (
+    SELECT project, thread_id, checkpoint_ns, checkpoint_id FROM lg_checkpoints
+    WHERE project = :project AND thread_id IN (
+        SELECT thread_id FROM lg_checkpoints WHERE project = :project GROUP BY thread_id
+        HAVING max(created_at) <= (julianday('now') - 2440587.5) * 86400.0 - :age)
+    LIMIT :batch)
+
+-- name: retention_lg_blobs_count
+SELECT count(*) FROM lg_blobs b
+WHERE b.project = :project
+  AND NOT EXISTS (SELECT 1 FROM lg_checkpoints c, json_each(c.versions) v
+                  WHERE c.project = b.project AND c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+                    AND v.key = b.channel AND v.value = b.version)
+
+-- name: retention_lg_blobs
+-- Channel values no checkpoint points at any more.
+DELETE FROM lg_blobs WHERE (project, thread_id, checkpoint_ns, channel, version) IN (
+    SELECT b.project, b.thread_id, b.checkpoint_ns, b.channel, b.version FROM lg_blobs b
+    WHERE b.project = :project
+      AND NOT EXISTS (SELECT 1 FROM lg_checkpoints c, json_each(c.versions) v
+                      WHERE c.project = b.project AND c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
+                        AND v.key = b.channel AND v.value = b.version)
+    LIMIT :batch)
+
+-- name: retention_lg_items_count
+SELECT count(*) FROM lg_items
+WHERE project = :project AND expires_at <= (julianday('now') - 2440587.5) * 86400.0
+
+-- name: retention_lg_items
+-- LangGraph store items whose time to live ran out (reads stopped returning them then).
+DELETE FROM lg_items WHERE (project, namespace, key) IN (
+    SELECT project, namespace, key FROM lg_items
+    WHERE project = :project AND expires_at <= (julianday('now') - 2440587.5) * 86400.0
+    LIMIT :batch)
