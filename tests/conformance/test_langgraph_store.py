@@ -81,7 +81,8 @@ def test_pages_of_a_search_add_up_to_the_whole(url):
         for i in range(23):
             store.put(("docs", f"d{i % 3}"), f"k{i}", {"i": i})
         whole = [(h.namespace, h.key) for h in store.search(("docs",), limit=100)]
-        paged = [(h.namespace, h.key) for start in range(0, 30, 5) for h in store.search(("docs",), limit=5, offset=start)]
+        paged = [(h.namespace, h.key) for start in range(0, 30, 5)
+                 for h in store.search(("docs",), limit=5, offset=start)]
         assert paged == whole and len(whole) == 23
         filtered = [h.key for h in store.search(("docs",), filter={"i": {"$gte": 10}}, limit=4, offset=2)]
         assert filtered == [h.key for h in store.search(("docs",), filter={"i": {"$gte": 10}}, limit=100)][2:6]
