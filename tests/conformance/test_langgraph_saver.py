@@ -6,12 +6,16 @@ claim success when nothing ran, so the exact number of passed tests is asserted.
 from __future__ import annotations
 
 import asyncio
+import io
+import json
+import time
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import pytest
 from langgraph.checkpoint.conformance import checkpointer_test, validate
 from langgraph.checkpoint.conformance.report import CapabilityReport
+from langgraph.checkpoint.conformance.test_utils import generate_checkpoint, generate_metadata
 
 import roost
 from roost.integrations.langgraph import RoostSaver
@@ -75,3 +79,114 @@ def test_the_conformance_suite_passes_every_test(url, kind):
     passed = {name: result.tests_passed for name, result in report.results.items()}
     assert sum(passed.values()) == BASE + EXTENDED, passed
     assert all(result.detected and result.passed for result in report.results.values()), passed
+
+
+def rows(store: roost.Store) -> dict[str, int]:
+    """How many rows each LangGraph table holds (the export's header counts them)."""
+    out = io.StringIO()
+    store.export(out)
+    tables = json.loads(out.getvalue().splitlines()[0])["tables"]
+    return {name: tables[name]["rows"] for name in ("lg_checkpoints", "lg_blobs", "lg_writes")}
+
+
+def put(saver: RoostSaver, thread: str, parent: Any, values: dict[str, Any], versions: Any,
+        new: dict[str, int], **metadata: Any) -> Any:
+    config: dict[str, Any] = {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}
+    if parent is not None:
+        config["configurable"]["checkpoint_id"] = parent["configurable"]["checkpoint_id"]
+    checkpoint = generate_checkpoint(channel_values=values, channel_versions=versions)
+    return saver.put(config, checkpoint, generate_metadata(**metadata), new)  # type: ignore[arg-type]
+
+
+def test_a_channel_unchanged_since_an_earlier_checkpoint_is_not_stored_again(url):
+    with roost.connect(url) as store:
+        saver = RoostSaver(store)
+        first = put(saver, "t", None, {"big": "x" * 1000, "n": 1}, {"big": 1, "n": 1}, {"big": 1, "n": 1})
+        second = put(saver, "t", first, {"big": "x" * 1000, "n": 2}, {"big": 1, "n": 2}, {"n": 2})
+        third = put(saver, "t", second, {"big": "x" * 1000, "n": 3}, {"big": 1, "n": 3}, {"n": 3})
+        assert rows(store) == {"lg_checkpoints": 3, "lg_blobs": 4, "lg_writes": 0}
+        for config, n in ((first, 1), (second, 2), (third, 3)):
+            loaded = saver.get_tuple(config)
+            assert loaded is not None and loaded.checkpoint["channel_values"] == {"big": "x" * 1000, "n": n}
+
+
+def test_missing_thread_ids_unknown_checkpoints_and_unencodable_values_write_nothing(url):
+    from langgraph.checkpoint.memory import InMemorySaver
+
+    with roost.connect(url) as store:
+        saver = RoostSaver(store)
+        checkpoint = generate_checkpoint(channel_values={"a": 1}, channel_versions={"a": 1})
+        no_thread: Any = {"configurable": {"checkpoint_ns": ""}}
+        for call in (lambda s: s.put(no_thread, checkpoint, generate_metadata(), {"a": 1}),
+                     lambda s: s.get_tuple({"configurable": {}}),
+                     lambda s: list(s.list({"configurable": {"checkpoint_ns": ""}}))):
+            with pytest.raises(KeyError) as raised:
+                call(saver)
+            with pytest.raises(KeyError):
+                call(InMemorySaver())
+            assert isinstance(raised.value, roost.errors.InvalidArgument) and "thread_id" in str(raised.value)
+        assert saver.get_tuple({"configurable": {"thread_id": "none", "checkpoint_id": "nope"}}) is None
+        assert list(saver.list({"configurable": {"thread_id": "none", "checkpoint_id": "nope"}})) == []
+
+        bad = generate_checkpoint(channel_values={"a": 1, "b": object()}, channel_versions={"a": 1, "b": 1})
+        config = {"configurable": {"thread_id": "t", "checkpoint_ns": ""}}
+        with pytest.raises(Exception) as ours:
+            saver.put(config, bad, generate_metadata(), {"a": 1, "b": 1})  # type: ignore[arg-type]
+        with pytest.raises(Exception) as theirs:
+            InMemorySaver().put(config, bad, generate_metadata(), {"a": 1, "b": 1})  # type: ignore[arg-type]
+        assert type(ours.value) is type(theirs.value)
+        good = put(saver, "t", None, {"a": 1}, {"a": 1}, {"a": 1})
+        with pytest.raises(type(theirs.value)):
+            saver.put_writes(good, [("ok", 1), ("bad", object())], "task")
+        with pytest.raises(roost.errors.InvalidArgument, match="checkpoint_id"):
+            saver.put_writes(config, [("ok", 1)], "task")  # type: ignore[arg-type]
+        assert rows(store) == {"lg_checkpoints": 1, "lg_blobs": 1, "lg_writes": 0}
+        with pytest.raises(ValueError, match="strategy"):
+            saver.prune(["t"], strategy="everything")
+        with pytest.raises(TypeError):
+            saver.prune("t")
+
+
+def test_cleanup_keeps_the_newest_checkpoints_and_every_value_they_need(url):
+    with roost.connect(url, checkpoints_kept=2) as store:
+        saver = RoostSaver(store)
+        parent = None
+        for step in range(5):  # "big" is written once, at step 0; "n" at every step
+            parent = put(saver, "t", parent, {"big": "B", "n": step}, {"big": 1, "n": step + 1},
+                         {"big": 1, "n": step + 1} if step == 0 else {"n": step + 1}, step=step)
+            saver.put_writes(parent, [("w", step)], f"task{step}")
+        other = put(saver, "other", None, {"n": 0}, {"n": 1}, {"n": 1})
+        assert rows(store) == {"lg_checkpoints": 6, "lg_blobs": 7, "lg_writes": 5}
+        report = store.cleanup(kinds=["checkpoints"])
+        assert report.by_kind()["checkpoints"] == 3 + 3  # three checkpoints, and the three values only they used
+        kept = list(saver.list({"configurable": {"thread_id": "t"}}))
+        assert [t.metadata["step"] for t in kept] == [4, 3]
+        assert [t.checkpoint["channel_values"] for t in kept] == [{"big": "B", "n": 4}, {"big": "B", "n": 3}]
+        assert [[w[2] for w in t.pending_writes or []] for t in kept] == [[4], [3]]
+        assert rows(store) == {"lg_checkpoints": 3, "lg_blobs": 4, "lg_writes": 2}
+        assert saver.get_tuple(other) is not None
+
+
+def test_threads_idle_past_their_age_go_whole(url):
+    with roost.connect(url, checkpoint_thread_max_age=0.2, checkpoints_kept=0) as store:
+        saver = RoostSaver(store)
+        old = put(saver, "old", None, {"n": 1}, {"n": 1}, {"n": 1})
+        saver.put_writes(old, [("w", 1)], "task")
+        time.sleep(0.4)
+        fresh = put(saver, "fresh", None, {"n": 1}, {"n": 1}, {"n": 1})
+        store.cleanup(kinds=["checkpoints"])
+        assert saver.get_tuple(old) is None and saver.get_tuple(fresh) is not None
+        assert rows(store) == {"lg_checkpoints": 1, "lg_blobs": 1, "lg_writes": 0}
+
+
+def test_threads_using_a_delta_channel_are_not_pruned_to_their_latest(url):
+    with roost.connect(url, checkpoints_kept=1) as store:
+        saver = RoostSaver(store)
+        first = put(saver, "delta", None, {"n": 1}, {"n": 1}, {"n": 1}, counters_since_delta_snapshot={"n": [1, 1]})
+        put(saver, "delta", first, {"n": 2}, {"n": 2}, {"n": 2})
+        with pytest.raises(NotImplementedError, match="DeltaChannel"):
+            saver.prune(["delta"])
+        store.cleanup(kinds=["checkpoints"])
+        assert len(list(saver.list({"configurable": {"thread_id": "delta"}}))) == 2
+        saver.prune(["delta"], strategy="delete")
+        assert rows(store) == {"lg_checkpoints": 0, "lg_blobs": 0, "lg_writes": 0}
