@@ -101,13 +101,18 @@ def put(saver: RoostSaver, thread: str, parent: Any, values: dict[str, Any], ver
 def test_a_channel_unchanged_since_an_earlier_checkpoint_is_not_stored_again(url):
     with roost.connect(url) as store:
         saver = RoostSaver(store)
-        first = put(saver, "t", None, {"big": "x" * 1000, "n": 1}, {"big": 1, "n": 1}, {"big": 1, "n": 1})
-        second = put(saver, "t", first, {"big": "x" * 1000, "n": 2}, {"big": 1, "n": 2}, {"n": 2})
-        third = put(saver, "t", second, {"big": "x" * 1000, "n": 3}, {"big": 1, "n": 3}, {"n": 3})
+        first = put(saver, "t", None, {"big": "x" * 1000, "n": [1], "step": 1}, {"big": 1, "n": 1, "step": 1},
+                    {"big": 1, "n": 1, "step": 1})
+        second = put(saver, "t", first, {"big": "x" * 1000, "n": [2], "step": 2}, {"big": 1, "n": 2, "step": 2},
+                     {"n": 2, "step": 2})
+        third = put(saver, "t", second, {"big": "x" * 1000, "n": [3], "step": 3}, {"big": 1, "n": 3, "step": 3},
+                    {"n": 3, "step": 3})
+        # "big" once, "n" at each version; "step", a small number, inside each checkpoint
         assert rows(store) == {"lg_checkpoints": 3, "lg_blobs": 4, "lg_writes": 0}
         for config, n in ((first, 1), (second, 2), (third, 3)):
             loaded = saver.get_tuple(config)
-            assert loaded is not None and loaded.checkpoint["channel_values"] == {"big": "x" * 1000, "n": n}
+            assert loaded is not None
+            assert loaded.checkpoint["channel_values"] == {"big": "x" * 1000, "n": [n], "step": n}
 
 
 def test_missing_thread_ids_unknown_checkpoints_and_unencodable_values_write_nothing(url):
@@ -135,7 +140,7 @@ def test_missing_thread_ids_unknown_checkpoints_and_unencodable_values_write_not
         with pytest.raises(Exception) as theirs:
             InMemorySaver().put(config, bad, generate_metadata(), {"a": 1, "b": 1})  # type: ignore[arg-type]
         assert type(ours.value) is type(theirs.value)
-        good = put(saver, "t", None, {"a": 1}, {"a": 1}, {"a": 1})
+        good = put(saver, "t", None, {"a": [1]}, {"a": 1}, {"a": 1})
         with pytest.raises(type(theirs.value)):
             saver.put_writes(good, [("ok", 1), ("bad", object())], "task")
         with pytest.raises(roost.errors.InvalidArgument, match="checkpoint_id"):
@@ -152,16 +157,17 @@ def test_cleanup_keeps_the_newest_checkpoints_and_every_value_they_need(url):
         saver = RoostSaver(store)
         parent = None
         for step in range(5):  # "big" is written once, at step 0; "n" at every step
-            parent = put(saver, "t", parent, {"big": "B", "n": step}, {"big": 1, "n": step + 1},
+            parent = put(saver, "t", parent, {"big": "B" * 100, "n": [step]}, {"big": 1, "n": step + 1},
                          {"big": 1, "n": step + 1} if step == 0 else {"n": step + 1}, step=step)
             saver.put_writes(parent, [("w", step)], f"task{step}")
-        other = put(saver, "other", None, {"n": 0}, {"n": 1}, {"n": 1})
+        other = put(saver, "other", None, {"n": [0]}, {"n": 1}, {"n": 1})
         assert rows(store) == {"lg_checkpoints": 6, "lg_blobs": 7, "lg_writes": 5}
         report = store.cleanup(kinds=["checkpoints"])
         assert report.by_kind()["checkpoints"] == 3 + 3  # three checkpoints, and the three values only they used
         kept = list(saver.list({"configurable": {"thread_id": "t"}}))
         assert [t.metadata["step"] for t in kept] == [4, 3]
-        assert [t.checkpoint["channel_values"] for t in kept] == [{"big": "B", "n": 4}, {"big": "B", "n": 3}]
+        assert [t.checkpoint["channel_values"] for t in kept] == [{"big": "B" * 100, "n": [4]},
+                                                                  {"big": "B" * 100, "n": [3]}]
         assert [[w[2] for w in t.pending_writes or []] for t in kept] == [[4], [3]]
         assert rows(store) == {"lg_checkpoints": 3, "lg_blobs": 4, "lg_writes": 2}
         assert saver.get_tuple(other) is not None
@@ -170,10 +176,10 @@ def test_cleanup_keeps_the_newest_checkpoints_and_every_value_they_need(url):
 def test_threads_idle_past_their_age_go_whole(url):
     with roost.connect(url, checkpoint_thread_max_age=0.2, checkpoints_kept=0) as store:
         saver = RoostSaver(store)
-        old = put(saver, "old", None, {"n": 1}, {"n": 1}, {"n": 1})
+        old = put(saver, "old", None, {"n": [1]}, {"n": 1}, {"n": 1})
         saver.put_writes(old, [("w", 1)], "task")
         time.sleep(0.4)
-        fresh = put(saver, "fresh", None, {"n": 1}, {"n": 1}, {"n": 1})
+        fresh = put(saver, "fresh", None, {"n": [1]}, {"n": 1}, {"n": 1})
         store.cleanup(kinds=["checkpoints"])
         assert saver.get_tuple(old) is None and saver.get_tuple(fresh) is not None
         assert rows(store) == {"lg_checkpoints": 1, "lg_blobs": 1, "lg_writes": 0}

@@ -8,8 +8,8 @@ put and a get are each one statement; on SQLite, where a statement costs microse
 few plain ones (SQLite cannot insert from a CTE).
 
 Pages are read newest first (checkpoint id descending, then thread and namespace) with a keyset
-cursor, and the values and writes of a whole page come in two more statements: never one query
-per checkpoint.
+cursor, and the values and writes of a whole page come in two more statements, each value once:
+never one query per checkpoint.
 """
 
 from __future__ import annotations
@@ -120,18 +120,29 @@ def matches(metadata: dict[str, Any], filter_: dict[str, Any]) -> bool:
 
 
 def _with_values(project: str, rows: list[Row]) -> Op[list[Loaded]]:
+    """The values and writes of ``rows``: two statements. Each value is fetched once however many
+    of the rows point at it (consecutive checkpoints share every channel they did not change)."""
     if not rows:
         return []
-    keys = json.dumps([[r.thread, r.ns, r.id, json.loads(r.versions)] for r in rows])
-    values: dict[Key, list[tuple[str, str, bytes | None]]] = {}
-    for thread, ns, id_, channel, type_, blob in (yield Query("lg_values", {"project": project, "keys": keys})).rows:
-        values.setdefault((thread, ns, id_), []).append((channel, type_, None if blob is None else bytes(blob)))
+    wanted = [{channel: str(version) for channel, version in json.loads(r.versions).items()} for r in rows]
+    pairs = list(dict.fromkeys((r.thread, r.ns, channel, version) for r, versions in zip(rows, wanted, strict=True)
+                               for channel, version in versions.items()))
+    blobs: dict[tuple[str, str, str, str], tuple[str, bytes | None]] = {}
+    if pairs:
+        for thread, ns, channel, version, type_, blob in (
+                yield Query("lg_values", {"project": project, "keys": json.dumps(pairs)})).rows:
+            blobs[(thread, ns, channel, version)] = (type_, None if blob is None else bytes(blob))
+    keys = json.dumps([[r.thread, r.ns, r.id] for r in rows])
     writes: dict[Key, list[tuple[str, str, str, bytes]]] = {}
     for thread, ns, id_, task, channel, type_, blob in (
             yield Query("lg_pending", {"project": project, "keys": keys})).rows:
         writes.setdefault((thread, ns, id_), []).append((task, channel, type_, bytes(blob)))
-    return [Loaded(r, values.get((r.thread, r.ns, r.id), []), writes.get((r.thread, r.ns, r.id), []))
-            for r in rows]
+    loaded = []
+    for r, versions in zip(rows, wanted, strict=True):
+        values = [(channel, *found) for channel, version in versions.items()
+                  if (found := blobs.get((r.thread, r.ns, channel, version))) is not None]
+        loaded.append(Loaded(r, values, writes.get((r.thread, r.ns, r.id), [])))
+    return loaded
 
 
 @repeatable

@@ -110,8 +110,11 @@ class RoostSaver(BaseCheckpointSaver[str]):
     def _tuple(self, loaded: Loaded) -> CheckpointTuple:
         row, loads = loaded.row, self.serde.loads_typed
         checkpoint: Checkpoint = loads((row.type, row.checkpoint))
-        checkpoint["channel_values"] = {channel: loads((type_, blob or b"")) for channel, type_, blob in loaded.values
-                                        if type_ != "empty"}
+        if "channel_versions" not in checkpoint:
+            checkpoint["channel_versions"] = json.loads(row.versions)
+        inline = checkpoint.get("channel_values") or {}
+        checkpoint["channel_values"] = {**{channel: loads((type_, blob or b"")) for channel, type_, blob
+                                           in loaded.values if type_ != "empty"}, **inline}
         return CheckpointTuple(
             config=_config(row.thread, row.ns, row.id),
             checkpoint=checkpoint,
@@ -195,18 +198,24 @@ class RoostSaver(BaseCheckpointSaver[str]):
         and each value of ``new_versions`` once. Everything is serialized before anything is written."""
         thread, conf = _thread(config), _configurable(config)
         ns = str(conf.get("checkpoint_ns", ""))
-        values = checkpoint["channel_values"]
-        stripped = {k: v for k, v in checkpoint.items() if k != "channel_values"}
-        type_, data = self.serde.dumps_typed(stripped)
+        values, versions = checkpoint["channel_values"], checkpoint["channel_versions"]
+        # Small scalars travel inside the checkpoint (a row of their own would cost more than they
+        # do); every other value is stored once per version. The versions are stored once, as JSON
+        # (queries join on them), and in the serialized checkpoint too only when JSON would not give
+        # them back as they are (a float, say).
+        inline = {k: v for k, v in values.items() if _small(v)}
+        plain = all(type(version) in (str, int) for version in versions.values())
+        kept = {k: v for k, v in checkpoint.items() if k != "channel_values" and (k != "channel_versions" or not plain)}
+        type_, data = self.serde.dumps_typed({**kept, "channel_values": inline})
         meta = get_serializable_checkpoint_metadata(config, metadata)
         run_id = meta.get("run_id")
         blobs = [(channel, str(version), *(self.serde.dumps_typed(values[channel]) if channel in values
                                            else ("empty", None)))
-                 for channel, version in new_versions.items()]
+                 for channel, version in new_versions.items() if channel not in inline]
         params = {"project": self._store.project, "thread": thread, "ns": ns, "id": checkpoint["id"],
                   "parent": conf.get("checkpoint_id"), "type": type_, "checkpoint": data,
-                  "versions": json.dumps({k: str(v) for k, v in checkpoint["channel_versions"].items()}),
-                  "metadata": json.dumps(meta, ensure_ascii=False),
+                  "versions": _compact(versions if plain else {k: str(v) for k, v in versions.items()}),
+                  "metadata": _compact(meta),
                   "run_id": None if run_id is None else str(run_id)}
         if self._one:
             params.update(channels=[b[0] for b in blobs], bversions=[b[1] for b in blobs],
@@ -303,15 +312,29 @@ class RoostSaver(BaseCheckpointSaver[str]):
         await self._run(self.prune, thread_ids, strategy=strategy)
 
     def get_next_version(self, current: str | None, channel: None) -> str:
-        """Versions as LangGraph's own savers make them: a zero-padded counter and a random
-        fraction, so they sort as text and two writers never make the same one."""
+        """A zero-padded counter and 32 random bits, as text: versions sort as text, and two
+        branches forked from one checkpoint never make the same one (a channel value is stored
+        once per version). LangGraph's own savers pad to 32 digits with a 16-digit fraction; 16
+        digits and 8 hex ones sort the same way after them and store half the bytes (versions
+        are written in every checkpoint, once per channel and once per node that saw it)."""
         if current is None:
             number = 0
         elif isinstance(current, int):
             number = current
         else:
             number = int(str(current).split(".")[0])
-        return f"{number + 1:032}.{random.random():016}"
+        return f"{number + 1:016}.{random.getrandbits(32):08x}"
+
+
+SMALL = 64
+"""Strings up to this many characters (and None, booleans, numbers) are kept inside the checkpoint."""
+
+
+def _small(value: object) -> bool:
+    return value is None or type(value) in (bool, int, float) or (type(value) is str and len(value) <= SMALL)
+
+
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _ids(ids: Sequence[str], name: str) -> list[str]:

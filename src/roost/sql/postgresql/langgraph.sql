@@ -1,6 +1,6 @@
 -- LangGraph checkpoints and store items for PostgreSQL (roost.integrations.langgraph,
--- docs/langgraph.md). Several checkpoints' keys travel as one JSON parameter:
--- [[thread, namespace, id, versions], ...]. A checkpoint is stored, and loaded, in one statement.
+-- docs/langgraph.md). Several keys travel as one JSON parameter, an array of arrays. A checkpoint is
+-- stored, and loaded, in one statement.
 
 -- name: lg_put
 -- The checkpoint and its new channel values in one statement: one round trip, atomic by itself.
@@ -33,12 +33,16 @@ WHERE %(replace)s
 
 -- name: lg_get_one
 -- A checkpoint with its channel values and its pending writes (text as UTF-8 bytes in the arrays).
+-- Each value is looked up by primary key (a LATERAL ... LIMIT 1, which the planner cannot turn
+-- into a join over the thread's values, whatever its statistics say).
 SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_id, c.type, c.checkpoint, c.versions::text,
        c.metadata::text,
-       (SELECT array_agg(array[convert_to(b.channel, 'UTF8'), convert_to(b.type, 'UTF8'), b.blob])
+       (SELECT array_agg(array[convert_to(v.key, 'UTF8'), convert_to(b.type, 'UTF8'), b.blob])
         FROM jsonb_each_text(c.versions) v
-        JOIN roost.lg_blobs b ON b.project = c.project AND b.thread_id = c.thread_id
-             AND b.checkpoint_ns = c.checkpoint_ns AND b.channel = v.key AND b.version = v.value),
+        CROSS JOIN LATERAL (SELECT b.type, b.blob FROM roost.lg_blobs b
+                            WHERE b.project = c.project AND b.thread_id = c.thread_id
+                              AND b.checkpoint_ns = c.checkpoint_ns AND b.channel = v.key AND b.version = v.value
+                            LIMIT 1) b),
        (SELECT array_agg(array[convert_to(w.task_id, 'UTF8'), convert_to(w.channel, 'UTF8'),
                                convert_to(w.type, 'UTF8'), w.blob] ORDER BY w.task_path, w.task_id, w.idx)
         FROM roost.lg_writes w
@@ -51,10 +55,12 @@ WHERE c.project = %(project)s AND c.thread_id = %(thread)s AND c.checkpoint_ns =
 -- name: lg_latest_one
 SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_id, c.type, c.checkpoint, c.versions::text,
        c.metadata::text,
-       (SELECT array_agg(array[convert_to(b.channel, 'UTF8'), convert_to(b.type, 'UTF8'), b.blob])
+       (SELECT array_agg(array[convert_to(v.key, 'UTF8'), convert_to(b.type, 'UTF8'), b.blob])
         FROM jsonb_each_text(c.versions) v
-        JOIN roost.lg_blobs b ON b.project = c.project AND b.thread_id = c.thread_id
-             AND b.checkpoint_ns = c.checkpoint_ns AND b.channel = v.key AND b.version = v.value),
+        CROSS JOIN LATERAL (SELECT b.type, b.blob FROM roost.lg_blobs b
+                            WHERE b.project = c.project AND b.thread_id = c.thread_id
+                              AND b.checkpoint_ns = c.checkpoint_ns AND b.channel = v.key AND b.version = v.value
+                            LIMIT 1) b),
        (SELECT array_agg(array[convert_to(w.task_id, 'UTF8'), convert_to(w.channel, 'UTF8'),
                                convert_to(w.type, 'UTF8'), w.blob] ORDER BY w.task_path, w.task_id, w.idx)
         FROM roost.lg_writes w
@@ -86,17 +92,21 @@ WHERE project = %(project)s
 ORDER BY checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC LIMIT %(page)s
 
 -- name: lg_values
-SELECT k ->> 0, k ->> 1, k ->> 2, b.channel, b.type, b.blob
+-- Channel values by key: [[thread, namespace, channel, version], ...], each by primary key (see lg_get_one).
+SELECT k ->> 0, k ->> 1, k ->> 2, k ->> 3, b.type, b.blob
 FROM jsonb_array_elements(%(keys)s::jsonb) k
-JOIN LATERAL jsonb_each_text(k -> 3) v ON true
-JOIN roost.lg_blobs b ON b.project = %(project)s AND b.thread_id = k ->> 0 AND b.checkpoint_ns = k ->> 1
-     AND b.channel = v.key AND b.version = v.value
+CROSS JOIN LATERAL (SELECT b.type, b.blob FROM roost.lg_blobs b
+                    WHERE b.project = %(project)s AND b.thread_id = k ->> 0 AND b.checkpoint_ns = k ->> 1
+                      AND b.channel = k ->> 2 AND b.version = k ->> 3
+                    LIMIT 1) b
 
 -- name: lg_pending
 SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.type, w.blob
 FROM jsonb_array_elements(%(keys)s::jsonb) k
-JOIN roost.lg_writes w ON w.project = %(project)s AND w.thread_id = k ->> 0 AND w.checkpoint_ns = k ->> 1
-     AND w.checkpoint_id = k ->> 2
+CROSS JOIN LATERAL (SELECT * FROM roost.lg_writes w
+                    WHERE w.project = %(project)s AND w.thread_id = k ->> 0 AND w.checkpoint_ns = k ->> 1
+                      AND w.checkpoint_id = k ->> 2
+                    OFFSET 0) w
 ORDER BY w.task_path, w.task_id, w.idx
 
 -- name: lg_threads_delete
@@ -165,7 +175,8 @@ ON CONFLICT DO NOTHING
 SELECT i.namespace, i.key, i.value, extract(epoch FROM i.created_at)::float8,
        extract(epoch FROM i.updated_at)::float8, i.ttl
 FROM jsonb_array_elements(%(keys)s::jsonb) k
-JOIN roost.lg_items i ON i.project = %(project)s AND i.namespace = k ->> 0 AND i.key = k ->> 1
+CROSS JOIN LATERAL (SELECT * FROM roost.lg_items i
+                    WHERE i.project = %(project)s AND i.namespace = k ->> 0 AND i.key = k ->> 1 LIMIT 1) i
 WHERE i.expires_at IS NULL OR i.expires_at > clock_timestamp()
 
 -- name: lg_items_search

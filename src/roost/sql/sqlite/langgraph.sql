@@ -1,5 +1,5 @@
 -- LangGraph checkpoints and store items for SQLite (roost.integrations.langgraph, docs/langgraph.md).
--- Several checkpoints' keys travel as one JSON parameter: [[thread, namespace, id, versions], ...].
+-- Several keys travel as one JSON parameter: an array of arrays.
 
 -- name: lg_blob_put
 -- Run once per row (executemany). A channel value is stored once per version.
@@ -60,20 +60,29 @@ WHERE project = :project
 ORDER BY checkpoint_id DESC, thread_id DESC, checkpoint_ns DESC LIMIT :page
 
 -- name: lg_values
--- The channel values of several checkpoints, each at the version its checkpoint points at.
-SELECT json_extract(k.value, '$[0]'), json_extract(k.value, '$[1]'), json_extract(k.value, '$[2]'),
-       b.channel, b.type, b.blob
-FROM json_each(:keys) k
-JOIN json_each(json_extract(k.value, '$[3]')) v
-JOIN lg_blobs b ON b.project = :project AND b.thread_id = json_extract(k.value, '$[0]')
-     AND b.checkpoint_ns = json_extract(k.value, '$[1]') AND b.channel = v.key AND b.version = v.value
+-- Channel values by key: [[thread, namespace, channel, version], ...]. (The keys are unpacked once;
+-- CROSS JOIN keeps the order, so each is looked up by primary key: SQLite cannot know how few keys
+-- there are and would otherwise scan the table.)
+WITH k AS MATERIALIZED (
+    SELECT json_extract(value, '$[0]') AS thread, json_extract(value, '$[1]') AS ns,
+           json_extract(value, '$[2]') AS channel, json_extract(value, '$[3]') AS version
+    FROM json_each(:keys))
+SELECT k.thread, k.ns, k.channel, k.version, b.type, b.blob
+FROM k
+CROSS JOIN lg_blobs b
+WHERE b.project = :project AND b.thread_id = k.thread AND b.checkpoint_ns = k.ns AND b.channel = k.channel
+  AND b.version = k.version
 
 -- name: lg_pending
 -- The pending writes of several checkpoints, in LangGraph's order (task path, task id, index).
+WITH k AS MATERIALIZED (
+    SELECT json_extract(value, '$[0]') AS thread, json_extract(value, '$[1]') AS ns,
+           json_extract(value, '$[2]') AS id
+    FROM json_each(:keys))
 SELECT w.thread_id, w.checkpoint_ns, w.checkpoint_id, w.task_id, w.channel, w.type, w.blob
-FROM json_each(:keys) k
-JOIN lg_writes w ON w.project = :project AND w.thread_id = json_extract(k.value, '$[0]')
-     AND w.checkpoint_ns = json_extract(k.value, '$[1]') AND w.checkpoint_id = json_extract(k.value, '$[2]')
+FROM k
+CROSS JOIN lg_writes w
+WHERE w.project = :project AND w.thread_id = k.thread AND w.checkpoint_ns = k.ns AND w.checkpoint_id = k.id
 ORDER BY w.task_path, w.task_id, w.idx
 
 -- name: lg_threads_delete
@@ -114,7 +123,7 @@ WHERE project = :project AND thread_id IN (SELECT value FROM json_each(:threads)
   AND NOT EXISTS (SELECT 1 FROM lg_checkpoints c, json_each(c.versions) v
                   WHERE c.project = lg_blobs.project AND c.thread_id = lg_blobs.thread_id
                     AND c.checkpoint_ns = lg_blobs.checkpoint_ns AND v.key = lg_blobs.channel
-                    AND v.value = lg_blobs.version)
+                    AND CAST(v.value AS TEXT) = lg_blobs.version)
 
 -- name: lg_copy_checkpoints
 -- (made now: the copy is a new thread, which the age policy counts from now)
@@ -143,9 +152,9 @@ ON CONFLICT DO NOTHING
 
 SELECT i.namespace, i.key, i.value, i.created_at, i.updated_at, i.ttl
 FROM json_each(:keys) k
-JOIN lg_items i ON i.project = :project AND i.namespace = json_extract(k.value, '$[0]')
-     AND i.key = json_extract(k.value, '$[1]')
-WHERE i.expires_at IS NULL OR i.expires_at > (julianday('now') - 2440587.5) * 86400.0
+CROSS JOIN lg_items i
+WHERE i.project = :project AND i.namespace = json_extract(k.value, '$[0]') AND i.key = json_extract(k.value, '$[1]')
+  AND (i.expires_at IS NULL OR i.expires_at > (julianday('now') - 2440587.5) * 86400.0)
 
 -- name: lg_items_search
 SELECT namespace, key, value, created_at, updated_at, ttl FROM lg_items

@@ -292,7 +292,7 @@ SELECT count(*) FROM lg_blobs b
 WHERE b.project = :project
   AND NOT EXISTS (SELECT 1 FROM lg_checkpoints c, json_each(c.versions) v
                   WHERE c.project = b.project AND c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
-                    AND v.key = b.channel AND v.value = b.version)
+                    AND v.key = b.channel AND CAST(v.value AS TEXT) = b.version)
 
 -- name: retention_lg_blobs
 -- Channel values no checkpoint points at any more.
@@ -301,7 +301,7 @@ DELETE FROM lg_blobs WHERE (project, thread_id, checkpoint_ns, channel, version)
     WHERE b.project = :project
       AND NOT EXISTS (SELECT 1 FROM lg_checkpoints c, json_each(c.versions) v
                       WHERE c.project = b.project AND c.thread_id = b.thread_id AND c.checkpoint_ns = b.checkpoint_ns
-                        AND v.key = b.channel AND v.value = b.version)
+                        AND v.key = b.channel AND CAST(v.value AS TEXT) = b.version)
     LIMIT :batch)
 
 -- name: retention_lg_items_count
