@@ -53,10 +53,6 @@ def _row(raw: Sequence[Any]) -> Row:
                metadata if isinstance(metadata, str) else json.dumps(metadata))
 
 
-def _text(value: bytes | None) -> str:
-    return bytes(value or b"").decode("utf-8")
-
-
 @repeatable
 def put_one(params: dict[str, Any]) -> Op[None]:
     """The checkpoint and its new values in one statement (an upsert: a repeat changes nothing)."""
@@ -90,8 +86,11 @@ def get(params: dict[str, Any], one: bool) -> Op[Loaded | None]:
         raw = (yield Query("lg_latest_one" if latest else "lg_get_one", params)).one()
         if raw is None:
             return None
-        values = [(_text(c), _text(t), None if b is None else bytes(b)) for c, t, b in raw[8] or ()]
-        writes = [(_text(k), _text(c), _text(t), bytes(b)) for k, c, t, b in raw[9] or ()]
+        channels, types, blobs, tasks, wchannels, wtypes, wblobs = raw[8:15]
+        values = [(c, t, None if b is None else bytes(b))
+                  for c, t, b in zip(channels or (), types or (), blobs or (), strict=True) if t is not None]
+        writes = [(k, c, t, bytes(b)) for k, c, t, b in zip(tasks or (), wchannels or (), wtypes or (), wblobs or (),
+                                                          strict=True)]
         return Loaded(_row(raw), values, writes)
     raw = (yield Query("lg_latest" if latest else "lg_get", params)).one()
     if raw is None:

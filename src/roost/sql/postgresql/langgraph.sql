@@ -32,41 +32,49 @@ ON CONFLICT (project, thread_id, checkpoint_ns, checkpoint_id, task_id, idx) DO 
 WHERE %(replace)s
 
 -- name: lg_get_one
--- A checkpoint with its channel values and its pending writes (text as UTF-8 bytes in the arrays).
+-- A checkpoint with its channel values and its pending writes, as arrays.
 -- Each value is looked up by primary key (a LATERAL ... LIMIT 1, which the planner cannot turn
 -- into a join over the thread's values, whatever its statistics say).
 SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_id, c.type, c.checkpoint, c.versions::text,
-       c.metadata::text,
-       (SELECT array_agg(array[convert_to(v.key, 'UTF8'), convert_to(b.type, 'UTF8'), b.blob])
-        FROM jsonb_each_text(c.versions) v
-        CROSS JOIN LATERAL (SELECT b.type, b.blob FROM roost.lg_blobs b
-                            WHERE b.project = c.project AND b.thread_id = c.thread_id
-                              AND b.checkpoint_ns = c.checkpoint_ns AND b.channel = v.key AND b.version = v.value
-                            LIMIT 1) b),
-       (SELECT array_agg(array[convert_to(w.task_id, 'UTF8'), convert_to(w.channel, 'UTF8'),
-                               convert_to(w.type, 'UTF8'), w.blob] ORDER BY w.task_path, w.task_id, w.idx)
-        FROM roost.lg_writes w
-        WHERE w.project = c.project AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
-          AND w.checkpoint_id = c.checkpoint_id)
+       c.metadata::text, x.channels, x.types, x.blobs, y.tasks, y.channels, y.types, y.blobs
 FROM roost.lg_checkpoints c
+CROSS JOIN LATERAL (
+    SELECT array_agg(v.key) AS channels, array_agg(b.type) AS types, array_agg(b.blob) AS blobs
+    FROM jsonb_each_text(c.versions) v
+    CROSS JOIN LATERAL (SELECT b.type, b.blob FROM roost.lg_blobs b
+                        WHERE b.project = c.project AND b.thread_id = c.thread_id
+                          AND b.checkpoint_ns = c.checkpoint_ns AND b.channel = v.key AND b.version = v.value
+                        LIMIT 1) b) x
+CROSS JOIN LATERAL (
+    SELECT array_agg(w.task_id ORDER BY w.task_path, w.task_id, w.idx) AS tasks,
+           array_agg(w.channel ORDER BY w.task_path, w.task_id, w.idx) AS channels,
+           array_agg(w.type ORDER BY w.task_path, w.task_id, w.idx) AS types,
+           array_agg(w.blob ORDER BY w.task_path, w.task_id, w.idx) AS blobs
+    FROM roost.lg_writes w
+    WHERE w.project = c.project AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+      AND w.checkpoint_id = c.checkpoint_id) y
 WHERE c.project = %(project)s AND c.thread_id = %(thread)s AND c.checkpoint_ns = %(ns)s
   AND c.checkpoint_id = %(id)s
 
 -- name: lg_latest_one
 SELECT c.thread_id, c.checkpoint_ns, c.checkpoint_id, c.parent_id, c.type, c.checkpoint, c.versions::text,
-       c.metadata::text,
-       (SELECT array_agg(array[convert_to(v.key, 'UTF8'), convert_to(b.type, 'UTF8'), b.blob])
-        FROM jsonb_each_text(c.versions) v
-        CROSS JOIN LATERAL (SELECT b.type, b.blob FROM roost.lg_blobs b
-                            WHERE b.project = c.project AND b.thread_id = c.thread_id
-                              AND b.checkpoint_ns = c.checkpoint_ns AND b.channel = v.key AND b.version = v.value
-                            LIMIT 1) b),
-       (SELECT array_agg(array[convert_to(w.task_id, 'UTF8'), convert_to(w.channel, 'UTF8'),
-                               convert_to(w.type, 'UTF8'), w.blob] ORDER BY w.task_path, w.task_id, w.idx)
-        FROM roost.lg_writes w
-        WHERE w.project = c.project AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
-          AND w.checkpoint_id = c.checkpoint_id)
+       c.metadata::text, x.channels, x.types, x.blobs, y.tasks, y.channels, y.types, y.blobs
 FROM roost.lg_checkpoints c
+CROSS JOIN LATERAL (
+    SELECT array_agg(v.key) AS channels, array_agg(b.type) AS types, array_agg(b.blob) AS blobs
+    FROM jsonb_each_text(c.versions) v
+    CROSS JOIN LATERAL (SELECT b.type, b.blob FROM roost.lg_blobs b
+                        WHERE b.project = c.project AND b.thread_id = c.thread_id
+                          AND b.checkpoint_ns = c.checkpoint_ns AND b.channel = v.key AND b.version = v.value
+                        LIMIT 1) b) x
+CROSS JOIN LATERAL (
+    SELECT array_agg(w.task_id ORDER BY w.task_path, w.task_id, w.idx) AS tasks,
+           array_agg(w.channel ORDER BY w.task_path, w.task_id, w.idx) AS channels,
+           array_agg(w.type ORDER BY w.task_path, w.task_id, w.idx) AS types,
+           array_agg(w.blob ORDER BY w.task_path, w.task_id, w.idx) AS blobs
+    FROM roost.lg_writes w
+    WHERE w.project = c.project AND w.thread_id = c.thread_id AND w.checkpoint_ns = c.checkpoint_ns
+      AND w.checkpoint_id = c.checkpoint_id) y
 WHERE c.project = %(project)s AND c.thread_id = %(thread)s AND c.checkpoint_ns = %(ns)s
 ORDER BY c.checkpoint_id DESC LIMIT 1
 
