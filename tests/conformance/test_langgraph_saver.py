@@ -196,3 +196,71 @@ def test_threads_using_a_delta_channel_are_not_pruned_to_their_latest(url):
         assert len(list(saver.list({"configurable": {"thread_id": "delta"}}))) == 2
         saver.prune(["delta"], strategy="delete")
         assert rows(store) == {"lg_checkpoints": 0, "lg_blobs": 0, "lg_writes": 0}
+
+
+def test_calls_do_not_wait_for_each_other(shared_url, tmp_path):
+    """No lock of the saver's own: while one put waits for a row another connection holds, a get
+    on the same saver (the same async face) finishes. A saver with an instance-wide lock, as
+    LangGraph's async PostgreSQL saver has, would hold the get behind the put."""
+    import sqlite3
+
+    import psycopg
+
+    async def main() -> None:
+        async with roost.connect_async(shared_url, sqlite_busy_timeout=30) as face:
+            saver = RoostSaver(face)
+            blocked = await saver.aput(*args_for("blocked"))
+            free = await saver.aput(*args_for("free"))
+            hold: Any
+            if face.backend == "postgresql":
+                hold = psycopg.connect(shared_url)
+                hold.execute("SELECT 1 FROM roost.lg_checkpoints WHERE thread_id = 'blocked' FOR UPDATE")
+            else:
+                hold = sqlite3.connect(shared_url.removeprefix("sqlite:///"), isolation_level=None)
+                hold.execute("BEGIN IMMEDIATE")  # the database's one writer, for now
+            try:
+                config, checkpoint, metadata, versions = args_for("blocked")
+                checkpoint["id"] = blocked["configurable"]["checkpoint_id"]  # (the held row)
+                put = asyncio.ensure_future(saver.aput(config, checkpoint, metadata, versions))
+                await asyncio.sleep(0.3)
+                assert not put.done(), "the put should be waiting for the held row"
+                got = await asyncio.wait_for(saver.aget_tuple(free), timeout=5)
+                assert got is not None and not put.done()
+            finally:
+                hold.rollback() if face.backend == "postgresql" else hold.execute("ROLLBACK")
+                hold.close()
+            await asyncio.wait_for(put, timeout=30)
+
+    asyncio.run(main())
+
+
+def args_for(thread: str) -> tuple[Any, Any, Any, Any]:
+    checkpoint = generate_checkpoint(channel_values={"n": [1]}, channel_versions={"n": 1})
+    return {"configurable": {"thread_id": thread, "checkpoint_ns": ""}}, checkpoint, generate_metadata(), {"n": 1}
+
+
+@pytest.mark.parametrize("direction", ["sqlite-to-postgresql", "postgresql-to-sqlite"])
+def test_a_transfer_carries_graphs_and_memories_between_backends(direction, pg_url, tmp_path):
+    """A transfer either way gives the same graph state and the same items."""
+    from roost.integrations.langgraph import RoostLangGraphStore
+
+    lite = f"sqlite:///{tmp_path / 'lg.db'}"
+    url, target_url = (lite, pg_url) if direction == "sqlite-to-postgresql" else (pg_url, lite)
+    with roost.connect(url, create=True) as store:
+        saver, items = RoostSaver(store), RoostLangGraphStore(store)
+        parent: Any = None
+        for step in range(3):
+            parent = put(saver, "t", parent, {"doc": "d" * 100, "n": [step]}, {"doc": 1, "n": step + 1},
+                         {"doc": 1, "n": step + 1} if step == 0 else {"n": step + 1}, step=step)
+        saver.put_writes(parent, [("w", {"x": 1})], "task")
+        items.put(("team", "notes"), "k", {"text": "hello"}, ttl=60)
+        before = [(t.config, t.checkpoint["channel_values"], t.metadata, t.pending_writes)
+                  for t in saver.list({"configurable": {"thread_id": "t"}})]
+    roost.transfer(url, target_url)
+    with roost.connect(target_url) as target:
+        saver, items = RoostSaver(target), RoostLangGraphStore(target)
+        after = [(t.config, t.checkpoint["channel_values"], t.metadata, t.pending_writes)
+                 for t in saver.list({"configurable": {"thread_id": "t"}})]
+        assert after == before and len(after) == 3
+        item = items.get(("team", "notes"), "k")
+        assert item is not None and item.value == {"text": "hello"}
