@@ -26,11 +26,13 @@ HOT = ("signal_get", "signal_set", "signal_replace", "signal_clear", "lock_acqui
        "session_get", "transcript_append", "transcript_reserve", "transcript_known", "transcript_ids",
        "transcript_commit", "transcript_after", "memory_upsert", "memory_replace", "memory_get", "memory_delete",
        "observation_add", "observation_list_agent", "blob_touch", "chunk_put", "chunk_get", "artifact_get",
-       "artifact_next_version", "artifact_insert")
+       "artifact_next_version", "artifact_insert",
+       "lg_checkpoint_put", "lg_get", "lg_latest", "lg_page_ns", "lg_values", "lg_pending", "lg_items_get")
 TABLES = {"tasks", "task_runs", "task_deps", "signals", "locks", "lock_holders", "events", "t", "r", "d",
           "sessions", "transcript_entries", "memories", "observations", "observation_agents", "artifact_blobs",
-          "artifact_chunks", "artifact_names", "artifacts", "a", "b", "x"}
-LISTS = {"queues", "capabilities", "ids", "rows", "refs", "message_ids"}
+          "artifact_chunks", "artifact_names", "artifacts", "a", "b", "x", "lg_checkpoints", "lg_blobs", "lg_writes",
+          "lg_items"}
+LISTS = {"queues", "capabilities", "ids", "rows", "refs", "message_ids", "keys"}
 
 
 @pytest.fixture(scope="module", params=["history", "backlog"])
