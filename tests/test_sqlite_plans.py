@@ -1,4 +1,5 @@
-"""The hot statements' SQLite plans: each finds its rows by key, never by walking a table.
+"""The hot statements' SQLite plans: each finds its rows by key, never by walking a table (nor, for
+LangGraph's, all of a project's rows).
 
 SQLite plans each statement from the table statistics it has, and it has none until someone runs
 ANALYZE (or ``PRAGMA optimize``), when a table that is small at that moment (no dependencies yet,
@@ -65,7 +66,10 @@ def scans(conn: sqlite3.Connection, name: str) -> list[str]:
         params = {k: "[]" if k in LISTS else None for k in re.findall(r":([a-z_0-9]+)", statement)}
         for row in conn.execute("EXPLAIN QUERY PLAN " + statement, params):
             words = row[3].split()
-            if words[0] == "SCAN" and words[1] in TABLES:
+            # (LangGraph's lookups by key must not walk all of a project's rows either; the
+            # queue's claim walks its ready index in order, and stops at the first rows it takes)
+            whole = name.startswith("lg_") and words[0] == "SEARCH" and row[3].endswith("(project=?)")
+            if (words[0] == "SCAN" or whole) and words[1] in TABLES:
                 found.append(f"{row[3]}  <- {' '.join(statement.split())[:100]}")
     return found
 
