@@ -28,7 +28,8 @@ HOT = ("signal_get", "signal_set", "signal_replace", "signal_clear", "lock_acqui
        "transcript_commit", "transcript_after", "memory_upsert", "memory_replace", "memory_get", "memory_delete",
        "observation_add", "observation_list_agent", "blob_touch", "chunk_put", "chunk_get", "artifact_get",
        "artifact_next_version", "artifact_insert",
-       "lg_checkpoint_put", "lg_get", "lg_latest", "lg_page_ns", "lg_values", "lg_pending", "lg_items_get")
+       "lg_checkpoint_put", "lg_get", "lg_latest", "lg_page_ns", "lg_values", "lg_pending", "lg_items_get",
+       "lg_items_match")
 TABLES = {"tasks", "task_runs", "task_deps", "signals", "locks", "lock_holders", "events", "t", "r", "d",
           "sessions", "transcript_entries", "memories", "observations", "observation_agents", "artifact_blobs",
           "artifact_chunks", "artifact_names", "artifacts", "a", "b", "x", "lg_checkpoints", "lg_blobs", "lg_writes",

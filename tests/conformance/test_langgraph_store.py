@@ -196,6 +196,15 @@ def test_a_query_ranks_by_full_text_and_never_fails_on_operators(url):
         assert [h.key for h in store.search(("notes",), query='"api gateway" OR lunch')] == ["a", "c"] or \
             [h.key for h in store.search(("notes",), query='"api gateway" OR lunch')] == ["c", "a"]
         assert [h.key for h in store.search(("notes",), query="roll*")] == ["b"]
+        store.put(("notes", "old"), "d", {"text": "deploy", "team": "ops"})
+        store.put(("other",), "e", {"text": "deploy"})
+        assert [h.key for h in store.search(("notes",), query="deploy", filter={"team": "ops"})] == ["d"]
+        assert [h.key for h in store.search(("notes",), query="deploy", limit=1, offset=1)] == \
+            [h.key for h in store.search(("notes",), query="deploy")][1:2]
+        store.put(("notes",), "b", {"text": "lunch again"})  # (the index follows the update)
+        assert sorted(h.key for h in store.search(("notes",), query="deploy")) == ["a", "d"]
+        store.delete(("notes",), "a")
+        assert [h.key for h in store.search(("notes",), query="gateway")] == []
         for nasty in ["-", "\"", "AND OR NOT", "*", "a-b-c", "(((", "NEAR(", "'; DROP TABLE x; --", "\x00"]:
             assert isinstance(store.search(("notes",), query=nasty), list)
 

@@ -57,8 +57,7 @@ NOT_EXPORTED: dict[str, str] = {
 }
 
 PROJECT_KEYED = frozenset({"signals", "locks", "lock_holders", "agents", "event_consumers", "sessions",
-                           "observation_agents", "artifact_names", "lg_checkpoints", "lg_blobs", "lg_writes",
-                           "lg_items"})
+                           "observation_agents", "artifact_names", "lg_checkpoints", "lg_blobs", "lg_writes"})
 """Tables whose primary key is ``project`` and :attr:`Table.order`. Every other table's key is
 unique across projects (ids from one sequence per database), which an import must not collide with."""
 
@@ -111,7 +110,7 @@ TABLES: tuple[Table, ...] = (
     Table("lg_checkpoints", ("thread_id", "checkpoint_ns", "checkpoint_id")),
     Table("lg_blobs", ("thread_id", "checkpoint_ns", "channel", "version")),
     Table("lg_writes", ("thread_id", "checkpoint_ns", "checkpoint_id", "task_id", "idx")),
-    Table("lg_items", ("namespace", "key")),
+    Table("lg_items", ("id",)),
 )
 """Every exported table, parents before the tables that point at them."""
 

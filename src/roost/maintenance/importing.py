@@ -55,6 +55,7 @@ def _vectors() -> dict[str, Callable[[dict[str, Any]], str | None]]:
             "observations": lambda r: r["content"],
             "sessions": lambda r: r["title"],
             "artifact_blobs": lambda r: r["search_text"],
+            "lg_items": lambda r: tokens.memory_text(r["key"], v.stored_json(r["value"])),
         })
     return VECTORS
 

@@ -59,6 +59,15 @@ def search(project: str, prefix: tuple[str, ...], limit: int, offset: int) -> Op
 
 
 @repeatable
+def match(project: str, prefix: tuple[str, ...], expression: str, limit: int,
+          offset: int) -> Op[list[tuple[ItemRow, float]]]:
+    """Items under ``prefix`` that match a search (``expression``: the backend's form of a parsed
+    query), best first, with their scores."""
+    params = {"project": project, **bounds(prefix), "match": expression, "limit": limit, "offset": offset}
+    return [(_item(r[:6]), float(r[6])) for r in (yield Query("lg_items_match", params)).rows]
+
+
+@repeatable
 def namespaces(project: str, prefix: tuple[str, ...]) -> Op[list[str]]:
     return [r[0] for r in (yield Query("lg_namespaces", {"project": project, **bounds(prefix)})).rows]
 
@@ -73,7 +82,8 @@ def refresh(rows: list[tuple[str, str, str]]) -> Op[None]:
 @repeatable
 @atomic
 def write(puts: list[tuple[Any, ...]], deletes: list[tuple[str, str, str]]) -> Op[None]:
-    """A batch's puts (``(project, namespace, key, value, ttl, ttl)``) and deletes, in one transaction."""
+    """A batch's puts (``(project, namespace, key, value, ttl, ttl)``, and the search vector on
+    PostgreSQL) and deletes, in one transaction."""
     if puts:
         yield Batch("lg_item_put", puts)
     if deletes:

@@ -9,9 +9,10 @@ Namespaces match by whole labels (``("acme",)`` is not a prefix of ``("acme-corp
 LangGraph forbids (empty, with a ``.`` or a NUL) are refused with LangGraph's own error, before
 anything is read or written. Items may expire (``ttl`` in minutes, as LangGraph counts it): an
 expired item is gone for every read at once, a read restarts the time to live unless told not to,
-and roost's cleanup removes expired rows. A search with a ``query`` is ranked by roost's query
-language and tokenizer (words, "phrases", prefix*, -exclusions, OR; docs/search.md) with BM25
-over the matching items; this store has no embedding index (``index=`` is not supported).
+and roost's cleanup removes expired rows. A search with a ``query`` is roost's full-text search
+over the items (its query language: words, "phrases", prefix*, -exclusions, OR; an index kept in
+the writing transaction, FTS5's bm25 or PostgreSQL's ts_rank_cd; docs/search.md); this store has
+no embedding index (``index=`` is not supported).
 """
 
 from __future__ import annotations
@@ -46,7 +47,6 @@ from roost.integrations.langgraph.items import SEP, ItemRow
 
 if TYPE_CHECKING:
     from roost._async import AsyncStore
-    from roost.search.query import Parsed, Term
     from roost.store import Store
 
 P = ParamSpec("P")
@@ -56,7 +56,7 @@ VALUE_MAX_BYTES = 1 << 20
 """The largest item value, as JSON."""
 
 SCAN_PAGE = 500
-"""Items read per statement when a search filters or ranks in Python."""
+"""Items read per statement when a search filters (LangGraph's filters are applied in Python)."""
 
 OPERATORS = ("$eq", "$ne", "$gt", "$gte", "$lt", "$lte")
 
@@ -130,13 +130,20 @@ class RoostLangGraphStore(BaseStore):
             if isinstance(op, PutOp):
                 last[(ops.joined(op.namespace), str(op.key))] = op
         if last:
+            vectors = self._store.capabilities.search_vectors
+            if vectors:
+                from roost.search import tokens
             puts, deletes = [], []
             for (ns, key), op in last.items():
                 if op.value is None:
                     deletes.append((project, ns, key))
                 else:
                     seconds = None if op.ttl is None else float(op.ttl) * 60.0
-                    puts.append((project, ns, key, _value_json(op.value), seconds, seconds))
+                    text = _value_json(op.value)
+                    put: tuple[Any, ...] = (project, ns, key, text, seconds, seconds)
+                    if vectors:  # (PostgreSQL: the search vector is computed here, as for memories)
+                        put += (tokens.vector(tokens.memory_text(key, json.loads(text))),)
+                    puts.append(put)
             self._store._execute(ops.write, puts, deletes)
         return results
 
@@ -145,33 +152,37 @@ class RoostLangGraphStore(BaseStore):
     def _search(self, op: SearchOp) -> list[SearchItem]:
         limit, offset = _count(op.limit, "limit"), _count(op.offset, "offset")
         prefix, project = tuple(op.namespace_prefix), self._store.project
-        if op.query is None and not op.filter:
-            rows = self._store._execute(ops.search, project, prefix, limit, offset)
-            return [_hit(r, json.loads(r.value), None) for r in rows]
         if op.filter:
             _check_filter(op.filter)
-        parsed = None
+        read: Callable[[int, int], list[tuple[ItemRow, float | None]]]
         if op.query is not None:
             from roost.search import query
 
             parsed = query.parse(op.query)
             if parsed.matches_nothing:
                 return []
-        kept: list[tuple[ItemRow, dict[str, Any]]] = []
+            expression = query.tsquery(parsed) if self._store.capabilities.search_vectors else query.fts5(parsed)
+
+            def read(size: int, start: int) -> list[tuple[ItemRow, float | None]]:
+                return list(self._store._execute(ops.match, project, prefix, expression, size, start))
+        else:
+            def read(size: int, start: int) -> list[tuple[ItemRow, float | None]]:
+                return [(r, None) for r in self._store._execute(ops.search, project, prefix, size, start)]
+
+        if not op.filter:
+            return [_hit(r, json.loads(r.value), score) for r, score in read(limit, offset)]
+        kept: list[tuple[ItemRow, dict[str, Any], float | None]] = []
         start = 0
-        while True:
-            rows = self._store._execute(ops.search, project, prefix, SCAN_PAGE, start)
-            for row in rows:
+        while len(kept) < offset + limit:  # (the filter is LangGraph's, applied here, page by page)
+            rows = read(SCAN_PAGE, start)
+            for row, score in rows:
                 value = json.loads(row.value)
-                if not op.filter or all(_compare(value.get(k), f) for k, f in op.filter.items()):
-                    kept.append((row, value))
+                if all(_compare(value.get(k), f) for k, f in op.filter.items()):
+                    kept.append((row, value, score))
             start += len(rows)
-            if len(rows) < SCAN_PAGE or (parsed is None and len(kept) >= offset + limit):
+            if len(rows) < SCAN_PAGE:
                 break
-        if parsed is None:
-            return [_hit(r, value, None) for r, value in kept[offset:offset + limit]]
-        ranked = _rank(kept, parsed)
-        return [_hit(r, value, score) for score, r, value in ranked[offset:offset + limit]]
+        return [_hit(r, value, score) for r, value, score in kept[offset:offset + limit]]
 
     def _namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
         limit, offset = _count(op.limit, "limit"), _count(op.offset, "offset")
@@ -281,44 +292,3 @@ def _operator(value: Any, name: str, wanted: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return {"$gt": a > b, "$gte": a >= b, "$lt": a < b, "$lte": a <= b}[name]
-
-
-def _rank(kept: list[tuple[ItemRow, dict[str, Any]]], parsed: Parsed) -> list[tuple[float, ItemRow, dict[str, Any]]]:
-    """BM25 over the items that match ``parsed`` (every group, no exclusion), best first, then the
-    most recently updated."""
-    from roost.search.tokens import memory_text, terms
-
-    texts = [terms(memory_text(row.key, value)) for row, value in kept]
-    matching = [i for i, words in enumerate(texts)
-                if all(any(_count_term(words, t) for t in group) for group in parsed.groups)
-                and not any(_count_term(words, t) for t in parsed.excluded)]
-    if not matching:
-        return []
-    positive = parsed.positive()
-    lengths = {i: max(len(texts[i]), 1) for i in matching}
-    average = sum(lengths.values()) / len(lengths)
-    counts = {i: [_count_term(texts[i], t) for t in positive] for i in matching}
-    total = len(matching)
-    ranked = []
-    for i in matching:
-        score = 0.0
-        for j, tf in enumerate(counts[i]):
-            if tf:
-                df = sum(1 for m in matching if counts[m][j])
-                idf = math.log(1 + (total - df + 0.5) / (df + 0.5))
-                score += idf * tf * 2.2 / (tf + 1.2 * (0.25 + 0.75 * lengths[i] / average))
-        ranked.append((score, kept[i][0], kept[i][1]))
-    ranked.sort(key=lambda r: (-r[0], -r[1].updated, r[1].namespace, r[1].key))
-    return ranked
-
-
-def _count_term(words: list[str], term: Term) -> int:
-    """How often ``term`` (a word or a phrase; its last word a prefix if so marked) occurs."""
-    n = len(term.words)
-    found = 0
-    for start in range(len(words) - n + 1):
-        if all(words[start + k] == term.words[k] for k in range(n - 1)):
-            last = words[start + n - 1]
-            if last == term.words[-1] or (term.prefix and last.startswith(term.words[-1])):
-                found += 1
-    return found

@@ -199,12 +199,25 @@ SELECT DISTINCT namespace FROM roost.lg_items
 WHERE project = %(project)s AND (namespace = %(prefix)s OR (namespace >= %(lo)s AND namespace < %(hi)s))
   AND (expires_at IS NULL OR expires_at > clock_timestamp())
 
+-- name: lg_items_match
+-- Items under a prefix that match a search (a tsquery roost builds from the parsed query, cast,
+-- never parsed from the user's text), best first by ts_rank_cd, then the most recently updated.
+SELECT i.namespace, i.key, i.value, extract(epoch FROM i.created_at)::float8,
+       extract(epoch FROM i.updated_at)::float8, i.ttl, ts_rank_cd(i.search, q, 1)::float8 AS score
+FROM roost.lg_items i, CAST(%(match)s AS tsquery) q
+WHERE i.search @@ q AND i.project = %(project)s
+  AND (i.namespace = %(prefix)s OR (i.namespace >= %(lo)s AND i.namespace < %(hi)s))
+  AND (i.expires_at IS NULL OR i.expires_at > clock_timestamp())
+ORDER BY score DESC, i.updated_at DESC, i.id LIMIT %(limit)s OFFSET %(offset)s
+
 -- name: lg_item_put
-INSERT INTO roost.lg_items AS i (project, namespace, key, value, created_at, updated_at, ttl, expires_at)
+-- Run once per row: project, namespace, key, value, ttl seconds (twice), search vector.
+INSERT INTO roost.lg_items AS i (project, namespace, key, value, created_at, updated_at, ttl, expires_at, search)
 VALUES (%s, %s, %s, %s, clock_timestamp(), clock_timestamp(), %s,
-        clock_timestamp() + %s::float8 * interval '1 second')
+        clock_timestamp() + %s::float8 * interval '1 second', %s::tsvector)
 ON CONFLICT (project, namespace, key) DO UPDATE SET
     value = excluded.value, updated_at = excluded.updated_at, ttl = excluded.ttl, expires_at = excluded.expires_at,
+    search = excluded.search,
     created_at = CASE WHEN i.expires_at <= excluded.updated_at THEN excluded.created_at ELSE i.created_at END
 
 -- name: lg_item_delete

@@ -1368,14 +1368,19 @@ CREATE TRIGGER lg_checkpoint_deleted AFTER DELETE ON roost.lg_checkpoints FOR EA
     EXECUTE FUNCTION roost.lg_checkpoint_deleted();
 
 CREATE TABLE roost.lg_items (
+    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     project text NOT NULL,
     namespace text COLLATE "C" NOT NULL,
-    key text NOT NULL,
+    key text COLLATE "C" NOT NULL,
     value text NOT NULL,
     created_at timestamptz NOT NULL,
     updated_at timestamptz NOT NULL,
     ttl double precision,
     expires_at timestamptz,
-    PRIMARY KEY (project, namespace, key)
+    search tsvector,
+    UNIQUE (project, namespace, key)
 );
 CREATE INDEX lg_items_expiry ON roost.lg_items (expires_at) WHERE expires_at IS NOT NULL;
+-- An item's text for search, as a memory's (its key, then the keys and strings of its value), as
+-- a vector roost computes with the same terms as SQLite's index (docs/search.md).
+CREATE INDEX lg_items_search ON roost.lg_items USING gin (search);

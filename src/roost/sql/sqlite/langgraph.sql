@@ -167,6 +167,16 @@ SELECT DISTINCT namespace FROM lg_items
 WHERE project = :project AND (namespace = :prefix OR (namespace >= :lo AND namespace < :hi))
   AND (expires_at IS NULL OR expires_at > (julianday('now') - 2440587.5) * 86400.0)
 
+-- name: lg_items_match
+-- Items under a prefix that match a search (the MATCH expression is built by roost from the parsed
+-- query, never the user's text), best first by bm25, then the most recently updated.
+SELECT i.namespace, i.key, i.value, i.created_at, i.updated_at, i.ttl, -search_lg_items.rank
+FROM search_lg_items JOIN lg_items i ON i.id = search_lg_items.rowid
+WHERE search_lg_items MATCH :match AND i.project = :project
+  AND (i.namespace = :prefix OR (i.namespace >= :lo AND i.namespace < :hi))
+  AND (i.expires_at IS NULL OR i.expires_at > (julianday('now') - 2440587.5) * 86400.0)
+ORDER BY search_lg_items.rank, i.updated_at DESC, i.id LIMIT :limit OFFSET :offset
+
 -- name: lg_item_put
 -- Run once per row: project, namespace, key, value, ttl seconds (twice). An item that had expired
 -- is made anew.

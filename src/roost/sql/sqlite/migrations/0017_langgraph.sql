@@ -59,6 +59,7 @@ CREATE TRIGGER lg_checkpoint_deleted AFTER DELETE ON lg_checkpoints BEGIN
 END;
 
 CREATE TABLE lg_items (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     project TEXT NOT NULL,
     namespace TEXT NOT NULL,
     key TEXT NOT NULL,
@@ -67,6 +68,32 @@ CREATE TABLE lg_items (
     updated_at REAL NOT NULL,
     ttl REAL,
     expires_at REAL,
-    PRIMARY KEY (project, namespace, key)
-) WITHOUT ROWID;
+    UNIQUE (project, namespace, key)
+);
 CREATE INDEX lg_items_expiry ON lg_items (expires_at) WHERE expires_at IS NOT NULL;
+
+-- An item's text for search, as a memory's: its key, then the keys and strings of its value in
+-- document order, kept by triggers in the writing statement's transaction.
+CREATE VIRTUAL TABLE search_lg_items USING fts5(body, content='', tokenize='unicode61 remove_diacritics 2');
+CREATE TRIGGER lg_item_indexed AFTER INSERT ON lg_items BEGIN
+    INSERT INTO search_lg_items (rowid, body) VALUES (NEW.id, substr(NEW.key || ' ' || coalesce((
+        SELECT group_concat(CASE WHEN typeof(key) = 'text' THEN key || ' ' ELSE '' END
+                            || CASE WHEN type = 'text' THEN atom ELSE '' END, ' ')
+        FROM json_tree(NEW.value)), ''), 1, 32000));
+END;
+CREATE TRIGGER lg_item_reindexed AFTER UPDATE OF value ON lg_items BEGIN
+    INSERT INTO search_lg_items (search_lg_items, rowid, body) VALUES ('delete', OLD.id, substr(OLD.key || ' ' || coalesce((
+        SELECT group_concat(CASE WHEN typeof(key) = 'text' THEN key || ' ' ELSE '' END
+                            || CASE WHEN type = 'text' THEN atom ELSE '' END, ' ')
+        FROM json_tree(OLD.value)), ''), 1, 32000));
+    INSERT INTO search_lg_items (rowid, body) VALUES (NEW.id, substr(NEW.key || ' ' || coalesce((
+        SELECT group_concat(CASE WHEN typeof(key) = 'text' THEN key || ' ' ELSE '' END
+                            || CASE WHEN type = 'text' THEN atom ELSE '' END, ' ')
+        FROM json_tree(NEW.value)), ''), 1, 32000));
+END;
+CREATE TRIGGER lg_item_unindexed AFTER DELETE ON lg_items BEGIN
+    INSERT INTO search_lg_items (search_lg_items, rowid, body) VALUES ('delete', OLD.id, substr(OLD.key || ' ' || coalesce((
+        SELECT group_concat(CASE WHEN typeof(key) = 'text' THEN key || ' ' ELSE '' END
+                            || CASE WHEN type = 'text' THEN atom ELSE '' END, ' ')
+        FROM json_tree(OLD.value)), ''), 1, 32000));
+END;
