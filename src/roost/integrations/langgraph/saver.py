@@ -111,14 +111,14 @@ class RoostSaver(BaseCheckpointSaver[str]):
         row, loads = loaded.row, self.serde.loads_typed
         checkpoint: Checkpoint = loads((row.type, row.checkpoint))
         if "channel_versions" not in checkpoint:
-            checkpoint["channel_versions"] = json.loads(row.versions)
+            checkpoint["channel_versions"] = loaded.versions
         inline = checkpoint.get("channel_values") or {}
         checkpoint["channel_values"] = {**{channel: loads((type_, blob or b"")) for channel, type_, blob
                                            in loaded.values if type_ != "empty"}, **inline}
         return CheckpointTuple(
             config=_config(row.thread, row.ns, row.id),
             checkpoint=checkpoint,
-            metadata=json.loads(row.metadata),
+            metadata=ops.decode(row.metadata),
             parent_config=_config(row.thread, row.ns, row.parent) if row.parent else None,
             pending_writes=[(task, channel, loads((type_, blob))) for task, channel, type_, blob in loaded.writes],
         )
@@ -176,7 +176,7 @@ class RoostSaver(BaseCheckpointSaver[str]):
             loaded = self._store._execute(ops.get, {"project": self._store.project, "thread": state["thread"],
                                                     "ns": state.get("ns", ""), "id": str(state["only"])}, self._one)
             keep = (loaded is not None and loaded.row.id < state["cursor"]
-                    and (state["filter"] is None or ops.matches(json.loads(loaded.row.metadata), state["filter"])))
+                    and (state["filter"] is None or ops.matches(ops.decode(loaded.row.metadata), state["filter"])))
             return ([self._tuple(loaded)] if keep and loaded is not None else []), None
         left = state["left"]
         size = PAGE if state["filter"] is not None or left is None else min(left, PAGE)
