@@ -203,7 +203,7 @@ class RoostSaver(BaseCheckpointSaver[str]):
         # do); every other value is stored once per version. The versions are stored once, as JSON
         # (queries join on them), and in the serialized checkpoint too only when JSON would not give
         # them back as they are (a float, say).
-        inline = {k: v for k, v in values.items() if _small(v)}
+        inline = {k: v for k, v in values.items() if k in versions and _small(v)}
         plain = all(type(version) in (str, int) for version in versions.values())
         kept = {k: v for k, v in checkpoint.items() if k != "channel_values" and (k != "channel_versions" or not plain)}
         type_, data = self.serde.dumps_typed({**kept, "channel_values": inline})
