@@ -110,8 +110,7 @@ class RoostSaver(BaseCheckpointSaver[str]):
     def _tuple(self, loaded: Loaded) -> CheckpointTuple:
         row, loads = loaded.row, self.serde.loads_typed
         checkpoint: Checkpoint = loads((row.type, row.checkpoint))
-        if "channel_versions" not in checkpoint:
-            checkpoint["channel_versions"] = loaded.versions
+        checkpoint["channel_versions"] = {**loaded.versions, **(checkpoint.get("channel_versions") or {})}
         inline = checkpoint.get("channel_values") or {}
         checkpoint["channel_values"] = {**{channel: loads((type_, blob or b"")) for channel, type_, blob
                                            in loaded.values if type_ != "empty"}, **inline}
@@ -200,13 +199,15 @@ class RoostSaver(BaseCheckpointSaver[str]):
         ns = str(conf.get("checkpoint_ns", ""))
         values, versions = checkpoint["channel_values"], checkpoint["channel_versions"]
         # Small scalars travel inside the checkpoint (a row of their own would cost more than they
-        # do); every other value is stored once per version. The versions are stored once, as JSON
-        # (queries join on them), and in the serialized checkpoint too only when JSON would not give
-        # them back as they are (a float, say).
+        # do), with their versions; every other value is stored once per version, its version in
+        # the JSON column that queries join on. Only when JSON would not give the versions back as
+        # they are (a float, say) does the serialized checkpoint carry all of them as well.
         inline = {k: v for k, v in values.items() if k in versions and _small(v)}
         plain = all(type(version) in (str, int) for version in versions.values())
-        kept = {k: v for k, v in checkpoint.items() if k != "channel_values" and (k != "channel_versions" or not plain)}
-        type_, data = self.serde.dumps_typed({**kept, "channel_values": inline})
+        stored = {k: v for k, v in versions.items() if k not in inline}
+        carried = {k: versions[k] for k in inline} if plain else dict(versions)
+        kept = {k: v for k, v in checkpoint.items() if k not in ("channel_values", "channel_versions")}
+        type_, data = self.serde.dumps_typed({**kept, "channel_versions": carried, "channel_values": inline})
         meta = get_serializable_checkpoint_metadata(config, metadata)
         run_id = meta.get("run_id")
         blobs = [(channel, str(version), *(self.serde.dumps_typed(values[channel]) if channel in values
@@ -214,7 +215,7 @@ class RoostSaver(BaseCheckpointSaver[str]):
                  for channel, version in new_versions.items() if channel not in inline]
         params = {"project": self._store.project, "thread": thread, "ns": ns, "id": checkpoint["id"],
                   "parent": conf.get("checkpoint_id"), "type": type_, "checkpoint": data,
-                  "versions": _compact(versions if plain else {k: str(v) for k, v in versions.items()}),
+                  "versions": _compact(stored if plain else {k: str(v) for k, v in stored.items()}),
                   "metadata": _compact(meta),
                   "run_id": None if run_id is None else str(run_id)}
         if self._one:
