@@ -73,17 +73,14 @@ def namespaces(project: str, prefix: tuple[str, ...]) -> Op[list[str]]:
 
 
 @repeatable
-def refresh(rows: list[tuple[str, str, str]]) -> Op[None]:
-    """Restart the time to live of items just read (``(project, namespace, key)`` rows)."""
-    if rows:
-        yield Batch("lg_item_refresh", rows)
-
-
-@repeatable
 @atomic
-def write(puts: list[tuple[Any, ...]], deletes: list[tuple[str, str, str]]) -> Op[None]:
-    """A batch's puts (``(project, namespace, key, value, ttl, ttl)``, and the search vector on
-    PostgreSQL) and deletes, in one transaction."""
+def write(refresh: list[tuple[str, str, str]], puts: list[tuple[Any, ...]],
+          deletes: list[tuple[str, str, str]]) -> Op[None]:
+    """A batch's writes, in one transaction: the time to live of items it read restarted
+    (``(project, namespace, key)``), its puts (``(project, namespace, key, value, ttl, ttl)``, and
+    the search vector on PostgreSQL) and its deletes."""
+    if refresh:
+        yield Batch("lg_item_refresh", refresh)
     if puts:
         yield Batch("lg_item_put", puts)
     if deletes:

@@ -12,11 +12,10 @@ with LangGraph's own savers it can checkpoint here. See docs/langgraph.md.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import random
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from collections.abc import AsyncIterator, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import (
@@ -32,14 +31,13 @@ from langgraph.checkpoint.serde.base import SerializerProtocol
 
 from roost import errors
 from roost.integrations.langgraph import checkpoints as ops
+from roost.integrations.langgraph._on_roost import OnRoost
 from roost.integrations.langgraph.checkpoints import CURSOR_START, Loaded, Row
 
 if TYPE_CHECKING:
     from roost._async import AsyncStore
     from roost.store import Store
 
-P = ParamSpec("P")
-T = TypeVar("T")
 
 PAGE = 200
 """Checkpoints read per statement when listing with a filter or without a limit."""
@@ -77,7 +75,7 @@ def _config(thread: str, ns: str, id_: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread, "checkpoint_ns": ns, "checkpoint_id": id_}}
 
 
-class RoostSaver(BaseCheckpointSaver[str]):
+class RoostSaver(OnRoost, BaseCheckpointSaver[str]):
     """A LangGraph checkpointer storing in roost (SQLite or PostgreSQL), in ``store``'s project.
 
     ``RoostSaver(store)`` with a :class:`~roost.Store` or an :class:`~roost.AsyncStore`;
@@ -85,25 +83,8 @@ class RoostSaver(BaseCheckpointSaver[str]):
 
     def __init__(self, store: Store | AsyncStore, *, serde: SerializerProtocol | None = None) -> None:
         super().__init__(serde=serde)
-        from roost._async import AsyncStore
-
-        if isinstance(store, AsyncStore):
-            self._face: AsyncStore | None = store
-            self._store = store.sync
-        else:
-            self._face = store._async_face
-            self._store = store
+        self._attach(store)
         self._one = self._store.capabilities.remote
-
-    @property
-    def store(self) -> Store:
-        return self._store
-
-    async def _run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        """Run a sync method from a coroutine: bridged onto the async face, else on a thread."""
-        if self._face is not None:
-            return await self._face._call(fn, *args, **kwargs)
-        return await asyncio.to_thread(fn, *args, **kwargs)
 
     # -- loading --------------------------------------------------------------------------
 

@@ -17,12 +17,11 @@ no embedding index (``index=`` is not supported).
 
 from __future__ import annotations
 
-import asyncio
 import json
 import math
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from langgraph.store.base import (
     BaseStore,
@@ -43,14 +42,13 @@ from langgraph.store.base import (
 from roost import _validate as v
 from roost import errors
 from roost.integrations.langgraph import items as ops
+from roost.integrations.langgraph._on_roost import OnRoost
 from roost.integrations.langgraph.items import SEP, ItemRow
 
 if TYPE_CHECKING:
     from roost._async import AsyncStore
     from roost.store import Store
 
-P = ParamSpec("P")
-T = TypeVar("T")
 
 VALUE_MAX_BYTES = 1 << 20
 """The largest item value, as JSON."""
@@ -67,7 +65,7 @@ class UnsupportedFilter(errors.InvalidArgument, ValueError):
     A ValueError too, as LangGraph's own stores raise for it."""
 
 
-class RoostLangGraphStore(BaseStore):
+class RoostLangGraphStore(OnRoost, BaseStore):
     """LangGraph's ``BaseStore`` in roost (SQLite or PostgreSQL), in ``store``'s project.
 
     ``ttl`` is LangGraph's TTLConfig: ``default_ttl`` (minutes) for puts that give none, and
@@ -77,32 +75,15 @@ class RoostLangGraphStore(BaseStore):
     supports_ttl = True
 
     def __init__(self, store: Store | AsyncStore, *, ttl: TTLConfig | None = None) -> None:
-        from roost._async import AsyncStore
-
-        if isinstance(store, AsyncStore):
-            self._face: AsyncStore | None = store
-            self._store = store.sync
-        else:
-            self._face = store._async_face
-            self._store = store
+        self._attach(store)
         self.ttl_config = ttl
-
-    @property
-    def store(self) -> Store:
-        return self._store
-
-    async def _run(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
-        if self._face is not None:
-            return await self._face._call(fn, *args, **kwargs)
-        return await asyncio.to_thread(fn, *args, **kwargs)
 
     async def abatch(self, ops_: Iterable[Op]) -> list[Result]:
         return await self._run(self.batch, list(ops_))
 
     def batch(self, ops_: Iterable[Op]) -> list[Result]:
         todo = list(ops_)
-        for op in todo:
-            _check(op)
+        texts = {id(op): text for op in todo if (text := _check(op)) is not None}  # (each value encoded once)
         project = self._store.project
         results: list[Result] = [None] * len(todo)
         refresh: dict[tuple[str, str], None] = {}
@@ -110,10 +91,10 @@ class RoostLangGraphStore(BaseStore):
         if gets:
             keys = list(dict.fromkeys((ops.joined(op.namespace), str(op.key)) for _, op in gets))
             found = self._store._execute(ops.get_many, project, keys)
-            for i, op in gets:
-                row = found.get((ops.joined(op.namespace), str(op.key)))
+            for i, get in gets:
+                row = found.get((ops.joined(get.namespace), str(get.key)))
                 results[i] = None if row is None else _item(row)
-                if row is not None and row.ttl is not None and op.refresh_ttl:
+                if row is not None and row.ttl is not None and get.refresh_ttl:
                     refresh[(row.namespace, row.key)] = None
         for i, op in enumerate(todo):
             if isinstance(op, SearchOp):
@@ -123,28 +104,26 @@ class RoostLangGraphStore(BaseStore):
                     refresh.update(((ops.joined(h.namespace), h.key), None) for h in hits)
             elif isinstance(op, ListNamespacesOp):
                 results[i] = self._namespaces(op)
-        if refresh:
-            self._store._execute(ops.refresh, [(project, ns, key) for ns, key in refresh])
         last: dict[tuple[str, str], PutOp] = {}
         for op in todo:
             if isinstance(op, PutOp):
                 last[(ops.joined(op.namespace), str(op.key))] = op
+        puts, deletes = [], []
         if last:
             vectors = self._store.capabilities.search_vectors
             if vectors:
                 from roost.search import tokens
-            puts, deletes = [], []
             for (ns, key), op in last.items():
                 if op.value is None:
                     deletes.append((project, ns, key))
                 else:
                     seconds = None if op.ttl is None else float(op.ttl) * 60.0
-                    text = _value_json(op.value)
-                    put: tuple[Any, ...] = (project, ns, key, text, seconds, seconds)
+                    put: tuple[Any, ...] = (project, ns, key, texts[id(op)], seconds, seconds)
                     if vectors:  # (PostgreSQL: the search vector is computed here, as for memories)
-                        put += (tokens.vector(tokens.memory_text(key, json.loads(text))),)
+                        put += (tokens.vector(tokens.memory_text(key, dict(op.value))),)
                     puts.append(put)
-            self._store._execute(ops.write, puts, deletes)
+        if refresh or puts or deletes:  # (the reads' refreshes and the writes: one transaction)
+            self._store._execute(ops.write, [(project, ns, key) for ns, key in refresh], puts, deletes)
         return results
 
     # -- search ---------------------------------------------------------------------------
@@ -203,7 +182,8 @@ class RoostLangGraphStore(BaseStore):
         return sorted(chosen)[offset:offset + limit]
 
 
-def _check(op: object) -> None:
+def _check(op: object) -> str | None:
+    """Refuse what LangGraph refuses, and what roost cannot store; a put's value as JSON."""
     if not isinstance(op, GetOp | PutOp | SearchOp | ListNamespacesOp):
         raise ValueError(f"Unknown operation type: {type(op)}")
     validate_op_namespace(op)
@@ -214,11 +194,8 @@ def _check(op: object) -> None:
             raise errors.InvalidArgument(f"an item's value must be a dict, not {type(op.value).__name__}")
         if op.ttl is not None and (not isinstance(op.ttl, int | float) or op.ttl <= 0 or math.isnan(op.ttl)):
             raise errors.InvalidArgument(f"ttl must be a positive number of minutes or None, not {op.ttl!r}")
-        _value_json(op.value)
-
-
-def _value_json(value: Any) -> str:
-    return v.to_json(dict(value), "the item's value", VALUE_MAX_BYTES)
+        return v.to_json(dict(op.value), "the item's value", VALUE_MAX_BYTES)
+    return None
 
 
 def _count(value: object, what: str) -> int:
